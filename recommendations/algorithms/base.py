@@ -1,0 +1,148 @@
+"""The interface every recommender implements, and the registry of them.
+
+A recommender follows the scikit-learn estimator contract: __init__ stores
+hyperparameters, fit returns self, and learned attributes end in an
+underscore. Training, evaluation and serving loop over REGISTRY, so adding
+an algorithm is one subclass with a registered name.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from scipy import sparse
+
+from recommendations.dataset import InteractionData
+
+REGISTRY: dict[str, type["Recommender"]] = {}
+STATE_FILE = "state.npz"
+PARAMS_FILE = "params.json"
+
+
+def register(cls: type["Recommender"]) -> type["Recommender"]:
+    if cls.name in REGISTRY:
+        raise ValueError(f"Recommender name {cls.name!r} is already registered.")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_algorithm(name: str) -> type["Recommender"]:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise ValueError(f"Unknown algorithm {name!r}; known: {known}.") from None
+
+
+class NotFittedError(RuntimeError):
+    pass
+
+
+class Recommender:
+    """Base class: subclasses implement fit, score, get_state and set_state."""
+
+    name: ClassVar[str] = ""
+    # Whether results are personal; popularity is not, so serving may use
+    # it for users without personalization consent.
+    personal: ClassVar[bool] = True
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+
+    def get_params(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def fit(self, data: InteractionData) -> Self:
+        raise NotImplementedError
+
+    def score(self, user_indices: np.ndarray, history: sparse.csr_matrix) -> np.ndarray:
+        """Return a dense float array of shape (len(user_indices), n_items).
+
+        user_indices are rows of the training matrix, or -1 for a user the
+        model was not trained on; history holds the same users' binary
+        interaction rows, which neighbourhood models score from.
+        """
+        raise NotImplementedError
+
+    def explain(
+        self, history_row: sparse.csr_matrix, item_indices: np.ndarray
+    ) -> list[int | None]:
+        """Return, per recommended item, the index of the seen item behind it."""
+        return [None] * len(item_indices)
+
+    def recommend(
+        self,
+        user_indices: np.ndarray,
+        history: sparse.csr_matrix,
+        n: int,
+        exclude_seen: bool = True,
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Return the top-n item indices and scores for each user, best first.
+
+        Items in a user's history are skipped when exclude_seen is set. A user
+        gets fewer than n items when fewer remain, never an index outside the
+        catalogue and never a NaN score.
+        """
+        self._check_fitted()
+        user_indices = np.asarray(user_indices, dtype=np.int64)
+        history = sparse.csr_matrix(history)
+        scores = np.array(self.score(user_indices, history), dtype=np.float64)
+        scores[~np.isfinite(scores)] = -np.inf
+        if exclude_seen and history.nnz:
+            scores[history.nonzero()] = -np.inf
+
+        top_items, top_scores = [], []
+        for row in scores:
+            top = top_n_indices(row, n)
+            top_items.append(top)
+            top_scores.append(row[top])
+        return top_items, top_scores
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        state = self.get_state()
+        arrays = {
+            key: value for key, value in state.items() if isinstance(value, np.ndarray)
+        }
+        for key, value in state.items():
+            if sparse.issparse(value):
+                sparse.save_npz(directory / f"{key}.sparse.npz", value.tocsr())
+        np.savez(directory / STATE_FILE, **arrays)
+        (directory / PARAMS_FILE).write_text(
+            json.dumps({"name": self.name, "params": self.get_params()})
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        meta = json.loads((directory / PARAMS_FILE).read_text())
+        model = cls(**meta["params"])
+        with np.load(directory / STATE_FILE, allow_pickle=False) as stored:
+            state: dict[str, Any] = {key: stored[key] for key in stored.files}
+        for path in directory.glob("*.sparse.npz"):
+            state[path.name.removesuffix(".sparse.npz")] = sparse.load_npz(path).tocsr()
+        model.set_state(state)
+        return model
+
+    def get_state(self) -> dict[str, Any]:
+        """Return the learned arrays to save; numpy arrays or sparse matrices."""
+        raise NotImplementedError
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_items_"):
+            raise NotFittedError(f"{self.name} is not fitted: call fit first.")
+
+
+def top_n_indices(row: np.ndarray, n: int) -> np.ndarray:
+    """Return the indices of the n largest finite values, largest first."""
+    candidates = np.flatnonzero(np.isfinite(row))
+    if n <= 0 or not len(candidates):
+        return np.zeros(0, dtype=np.int64)
+    if len(candidates) > n:
+        part = np.argpartition(-row[candidates], n - 1)[:n]
+        candidates = candidates[part]
+    order = np.lexsort((candidates, -row[candidates]))
+    return candidates[order].astype(np.int64)

@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from recommendations.algorithms import REGISTRY
+from recommendations.tasks import build_profiles_task, train_models_task
+
+
+class Command(BaseCommand):
+    help = (
+        "Build profiles, train the recommenders and precompute top lists. "
+        "Runs in process unless --queue sends the work to a Celery worker."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--algorithm",
+            action="append",
+            choices=sorted(REGISTRY),
+            help="algorithm to train; repeat for several (default: popularity "
+            "and the serving algorithm)",
+        )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="send the tasks to the broker instead of running them here",
+        )
+
+    def handle(self, *args, algorithm, queue, **options):
+        if queue:
+            profiles = build_profiles_task.delay()
+            models = train_models_task.delay(algorithm)
+            self.stdout.write(f"Queued tasks {profiles.id} and {models.id}.")
+            return
+
+        try:
+            count = build_profiles_task.apply().get()
+            versions = train_models_task.apply(args=(algorithm,)).get()
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(f"Built {count} profiles.")
+        self.stdout.write(f"Trained model versions {versions}.")

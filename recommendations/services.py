@@ -1,0 +1,247 @@
+"""The serving function: the one way anything asks for recommendations.
+
+The API, the personalized pages and the campaign e-mails call recommend();
+none of them talks to a model. Consent decides the path: a user who granted
+personalization gets their precomputed top list (or an on-demand one), and
+everyone else, anonymous visitors included, gets the same non-personal list.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from scipy import sparse
+
+from accounts.consent import has_consent
+from accounts.models import Profile, Purpose, age_band
+from catalog.models import Item
+from recommendations import registry
+from recommendations.algorithms.popularity import group_key
+from recommendations.models import Interaction, InteractionKind, UserRecommendations
+
+logger = logging.getLogger(__name__)
+MAX_N = 100
+
+REASON_VERBS = {
+    InteractionKind.RATING: "rated",
+    InteractionKind.PURCHASE: "bought",
+    InteractionKind.ENROLL: "enrolled in",
+    InteractionKind.LIKE: "liked",
+    InteractionKind.VIEW: "viewed",
+    InteractionKind.CLICK: "viewed",
+}
+
+
+class Source:
+    """Which path produced a recommendation; reported with every item."""
+
+    PERSONAL = "personal"
+    POPULAR_GROUP = "popular_in_group"
+    POPULAR = "popular"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item_id: int
+    score: float
+    because_item_id: int | None
+    source: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    item: Item
+    score: float
+    reason: str
+    source: str
+    model_version: str
+
+
+@dataclass
+class RecommendationList:
+    items: list[Recommendation] = field(default_factory=list)
+    personalized: bool = False
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def recommend(
+    user,
+    n: int = 10,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+) -> RecommendationList:
+    """Return up to n active items for the user, best first, with reasons.
+
+    Items the user already interacted with are left out on the personal
+    path. kind limits the result to products, courses or posts, and category
+    to items in the category with that slug. Fewer than n items come back
+    only when fewer match.
+    """
+    if n < 1 or n > MAX_N:
+        raise ValueError(f"n={n} is out of range: ask for 1 to {MAX_N} items.")
+
+    personal = bool(
+        user is not None
+        and user.is_authenticated
+        and has_consent(user, Purpose.PERSONALIZATION)
+    )
+    seen: set[int] = set()
+    candidates: list[Candidate] = []
+    if personal:
+        seen = set(
+            Interaction.objects.filter(user_id=user.pk).values_list(
+                "item_id", flat=True
+            )
+        )
+        candidates = personal_candidates(user, seen)
+    group = demographic_group(user) if personal else None
+    candidates += popular_candidates(group, seen)
+
+    chosen = select_items(candidates, n, kind=kind, category=category)
+    items = [
+        Recommendation(
+            item=item,
+            score=candidate.score,
+            reason=reason,
+            source=candidate.source,
+            model_version=candidate.model_version,
+        )
+        for (item, candidate), reason in zip(
+            chosen, build_reasons(user, chosen), strict=True
+        )
+    ]
+    return RecommendationList(
+        items=items,
+        personalized=any(r.source == Source.PERSONAL for r in items),
+    )
+
+
+def personal_candidates(user, seen: set[int]) -> list[Candidate]:
+    """Return the user's precomputed list, or score their history on demand."""
+    stored = (
+        UserRecommendations.objects.filter(user_id=user.pk)
+        .select_related("model_version")
+        .first()
+    )
+    if stored is not None and stored.model_version.is_active:
+        label = stored.model_version.label
+        return [
+            Candidate(item_id, score, because, Source.PERSONAL, label)
+            for item_id, score, because in stored.entries
+            if item_id not in seen
+        ]
+    if not seen:
+        return []
+    return on_demand_candidates(seen)
+
+
+def on_demand_candidates(seen: set[int]) -> list[Candidate]:
+    """Score a history the model was not trained on, such as a new user's."""
+    loaded = registry.load_active(settings.ATTUNE_SERVING_ALGORITHM)
+    if loaded is None:
+        return []
+
+    columns = loaded.item_positions(sorted(seen))
+    columns = columns[columns >= 0]
+    if not len(columns):
+        return []
+    history = sparse.csr_matrix(
+        (np.ones(len(columns), np.float32), (np.zeros(len(columns)), columns)),
+        shape=(1, len(loaded.item_ids)),
+    )
+    items, scores = loaded.model.recommend(
+        np.array([-1]), history, settings.ATTUNE_PRECOMPUTE_LENGTH
+    )
+    causes = loaded.model.explain(history, items[0])
+    label = loaded.version.label
+    return [
+        Candidate(
+            int(loaded.item_ids[item]),
+            float(score),
+            int(loaded.item_ids[cause]) if cause is not None else None,
+            Source.PERSONAL,
+            label,
+        )
+        for item, score, cause in zip(items[0], scores[0], causes, strict=True)
+    ]
+
+
+def demographic_group(user) -> str | None:
+    profile = Profile.objects.filter(user_id=user.pk).values("age", "gender").first()
+    if profile is None:
+        return None
+    return group_key(age_band(profile["age"]), profile["gender"] or None)
+
+
+def popular_candidates(group: str | None, seen: set[int]) -> list[Candidate]:
+    """Return popular items, within the demographic group when one is given."""
+    loaded = registry.load_active("popularity")
+    if loaded is None:
+        return []
+
+    scores, in_group = loaded.model.scores_for_group(group)
+    source = Source.POPULAR_GROUP if in_group else Source.POPULAR
+    order = np.argsort(-scores, kind="stable")[: MAX_N + len(seen)]
+    label = loaded.version.label
+    candidates = []
+    for index in order:
+        item_id = int(loaded.item_ids[index])
+        if item_id not in seen and scores[index] > 0:
+            candidates.append(
+                Candidate(item_id, float(scores[index]), None, source, label)
+            )
+    return candidates
+
+
+def select_items(
+    candidates: list[Candidate], n: int, *, kind: str | None, category: str | None
+) -> list[tuple[Item, Candidate]]:
+    """Keep the first n candidates whose items are active and match the filters."""
+    unique: dict[int, Candidate] = {}
+    for candidate in candidates:
+        unique.setdefault(candidate.item_id, candidate)
+
+    items = Item.objects.filter(id__in=list(unique), is_active=True)
+    if kind:
+        items = items.filter(kind=kind)
+    if category:
+        items = items.filter(categories__slug=category)
+    by_id = {item.pk: item for item in items}
+    chosen = [
+        (by_id[item_id], candidate)
+        for item_id, candidate in unique.items()
+        if item_id in by_id
+    ]
+    return chosen[:n]
+
+
+def build_reasons(user, chosen: list[tuple[Item, Candidate]]) -> list[str]:
+    """Return one reason per chosen item, naming the seen item behind it."""
+    causes = {c.because_item_id for _, c in chosen if c.because_item_id}
+    titles = dict(Item.objects.filter(id__in=causes).values_list("id", "title"))
+    verbs: dict[int, str] = {}
+    if causes:
+        rows = Interaction.objects.filter(user_id=user.pk, item_id__in=causes)
+        for item_id, kind in rows.values_list("item_id", "kind"):
+            verbs.setdefault(item_id, REASON_VERBS.get(kind, "viewed"))
+
+    reasons = []
+    for _, candidate in chosen:
+        cause = candidate.because_item_id
+        if cause in titles:
+            reasons.append(f"Because you {verbs.get(cause, 'viewed')} {titles[cause]}")
+        elif candidate.source == Source.POPULAR_GROUP:
+            reasons.append("Popular with people like you")
+        elif candidate.source == Source.PERSONAL:
+            reasons.append("Picked for you")
+        else:
+            reasons.append("Popular right now")
+    return reasons
