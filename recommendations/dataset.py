@@ -10,7 +10,7 @@ from scipy import sparse
 from accounts.consent import users_with_consent
 from accounts.models import Profile, Purpose, age_band
 from catalog.models import Item
-from recommendations.models import Interaction
+from recommendations.models import Interaction, InteractionKind
 
 logger = logging.getLogger(__name__)
 
@@ -138,9 +138,11 @@ def load_interaction_data(user_ids: set[int] | None = None) -> InteractionData:
     if user_ids is not None:
         consenting &= set(user_ids)
 
-    rows = Interaction.objects.filter(
-        user_id__in=consenting, item__is_active=True
-    ).values_list("user_id", "item_id", "value", "occurred_at")
+    rows = (
+        Interaction.objects.filter(user_id__in=consenting, item__is_active=True)
+        .exclude(kind=InteractionKind.IMPRESSION)
+        .values_list("user_id", "item_id", "value", "occurred_at")
+    )
     events = pd.DataFrame.from_records(
         list(rows.iterator(chunk_size=20_000)),
         columns=["user_id", "item_id", "value", "occurred_at"],

@@ -11,6 +11,9 @@ class InteractionKind(models.TextChoices):
     ENROLL = "enroll", "enroll"
     LIKE = "like", "like"
     RATING = "rating", "rating"
+    # Shown on a personalized page or in an e-mail; not a sign of interest,
+    # so the recommenders leave impressions out of training.
+    IMPRESSION = "impression", "impression"
 
 
 class Interaction(models.Model):
