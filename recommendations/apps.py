@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class RecommendationsConfig(AppConfig):
     name = "recommendations"
     verbose_name = "Recommendations"
+
+    def ready(self) -> None:
+        from recommendations import checks  # noqa: F401 - registers the checks

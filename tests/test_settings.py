@@ -90,3 +90,32 @@ def test_no_environment_runs_tasks_in_process(settings):
     if settings.CELERY_BROKER_URL:
         pytest.skip("a broker is configured for this run")
     assert app.conf.task_always_eager
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("REDIS_CACHE_URL", "http://x", "REDIS_CACHE_URL has the scheme 'http'"),
+        ("CELERY_TASK_ALWAYS_EAGER", "maybe", "CELERY_TASK_ALWAYS_EAGER='maybe'"),
+        ("ATTUNE_LOG_LEVEL", "loud", "ATTUNE_LOG_LEVEL='LOUD' is not a log level"),
+        (
+            "DATABASE_URL",
+            "mysql://root@127.0.0.1:port/x",
+            "DATABASE_URL has an invalid port",
+        ),
+        ("DATABASE_URL", "sqlite://", "DATABASE_URL names no SQLite file"),
+        ("ATTUNE_SERVING_ALGORITHM", "bogus", "ATTUNE_SERVING_ALGORITHM='bogus'"),
+    ],
+)
+def test_check_names_bad_variable(tmp_path, variable, value, message):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "ATTUNE_VAR_DIR": str(tmp_path), variable: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from config.env import (
     broker_from_env,
+    cache_url_from_env,
     database_from_env,
     directory_from_env,
     env_bool,
     env_int,
     env_list,
     env_str,
+    log_level_from_env,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -73,7 +75,6 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": database_from_env("DATABASE_URL", VAR_DIR / "attune.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -100,7 +101,7 @@ CACHES = {
         "LOCATION": "attune",
     }
 }
-REDIS_CACHE_URL = env_str("REDIS_CACHE_URL")
+REDIS_CACHE_URL = cache_url_from_env("REDIS_CACHE_URL")
 if REDIS_CACHE_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -109,8 +110,8 @@ if REDIS_CACHE_URL:
 
 # Celery: with no broker, tasks run eagerly in the calling process.
 CELERY_BROKER_URL = broker_from_env("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL or env_bool(
-    "CELERY_TASK_ALWAYS_EAGER", default=False
+CELERY_TASK_ALWAYS_EAGER = (
+    env_bool("CELERY_TASK_ALWAYS_EAGER", default=False) or not CELERY_BROKER_URL
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (CELERY_BROKER_URL or None)
@@ -155,6 +156,7 @@ ATTUNE_PRECOMPUTE_LENGTH = env_int("ATTUNE_PRECOMPUTE_LENGTH", 100, minimum=10)
 ATTUNE_DEMO_PASSWORD = env_str("ATTUNE_DEMO_PASSWORD") or "attune-demo"
 ATTUNE_POLICY_VERSION = env_str("ATTUNE_POLICY_VERSION") or "2026-01"
 
+ATTUNE_LOG_LEVEL = log_level_from_env("ATTUNE_LOG_LEVEL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -166,9 +168,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "accounts": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
-        "catalog": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
-        "recommendations": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
-        "campaigns": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
+        "accounts": {"level": ATTUNE_LOG_LEVEL},
+        "catalog": {"level": ATTUNE_LOG_LEVEL},
+        "recommendations": {"level": ATTUNE_LOG_LEVEL},
+        "campaigns": {"level": ATTUNE_LOG_LEVEL},
     },
 }
