@@ -2,7 +2,7 @@
 
 Consent history is read-only everywhere. Export and erasure are actions
 that need the export_personal_data and erase_personal_data permissions,
-which the "privacy officer" group holds and the "marketing" group does not.
+which the "privacy officer" group has and the "marketing" group does not.
 """
 
 import json
@@ -36,7 +36,7 @@ class ProfileInline(admin.StackedInline):
 
 
 class ConsentEventInline(admin.TabularInline):
-    """The consent history, read-only: nobody edits history."""
+    """The consent history, read-only even for superusers."""
 
     model = ConsentEvent
     extra = 0

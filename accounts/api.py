@@ -63,10 +63,13 @@ class MyConsentsView(APIView):
         update = ConsentUpdateSerializer(data=request.data)
         update.is_valid(raise_exception=True)
         decisions = dict(update.validated_data)
-        shown = decisions.pop("policy_version", None)
+        shown_version = decisions.pop("policy_version", None)
         try:
             consent.update_consents(
-                request.user, decisions, ConsentSource.API, policy_version=shown
+                request.user,
+                decisions,
+                ConsentSource.API,
+                policy_version=shown_version,
             )
         except ValueError as error:
             raise serializers.ValidationError(
@@ -107,7 +110,7 @@ class MyErasureView(APIView):
 class UserConsentHistoryView(APIView):
     """A user's consent state and full history: their own, or any for staff.
 
-    Another user's id answers 404, so ids cannot be probed.
+    Another user's id returns 404, so ids cannot be probed.
     """
 
     permission_classes = [IsAuthenticated]

@@ -59,20 +59,13 @@ def record_consent(
 
 
 def current_consents(user: User) -> dict[str, bool]:
-    """Return the latest state of every purpose; never-asked counts as no."""
-    state = dict.fromkeys(Purpose.values, False)
-    if not user or not user.is_authenticated:
-        return state
+    """Return whether each purpose is allowed now, as has_consent decides it.
 
-    seen: set[str] = set()
-    events = ConsentEvent.objects.filter(user_id=user.pk).order_by(
-        "purpose", "-created_at", "-id"
-    )
-    for purpose, granted in events.values_list("purpose", "granted"):
-        if purpose not in seen:
-            seen.add(purpose)
-            state[purpose] = granted
-    return state
+    A purpose never asked about counts as not allowed.
+    """
+    if not user or not user.is_authenticated:
+        return dict.fromkeys(Purpose.values, False)
+    return {entry.purpose: entry.effective for entry in consent_overview(user)}
 
 
 def has_consent(user: User | None, purpose: str) -> bool:
@@ -185,8 +178,8 @@ def update_consents(
     """Record an event for each purpose whose decision changed or was outdated.
 
     policy_version is the version the user was shown; a ValueError names it
-    when a newer one was published meanwhile, so that nobody agrees to a
-    text they did not see. A grant that is already up to date records
+    when a newer one was published meanwhile, so that no one agrees to a
+    text they were not shown. A grant that is already up to date records
     nothing, so saving the page twice does not grow the log.
     """
     unknown = sorted(set(decisions) - set(Purpose.values))
@@ -203,15 +196,15 @@ def update_consents(
     for entry in consent_overview(user, state):
         if entry.purpose not in decisions:
             continue
-        wanted = bool(decisions[entry.purpose])
-        unchanged = entry.decided and entry.granted == wanted
-        if unchanged and not (wanted and entry.outdated):
+        requested = bool(decisions[entry.purpose])
+        unchanged = entry.decided and entry.granted == requested
+        if unchanged and not (requested and entry.outdated):
             continue
         recorded.append(
             record_consent(
                 user,
                 entry.purpose,
-                wanted,
+                requested,
                 source,
                 wording=entry.wording,
                 policy_version=state.current,

@@ -16,10 +16,10 @@ SKIPPED_PREFIXES = ("/api/", "/admin/", "/accounts/", "/account/", "/static/")
 class ReconsentMiddleware:
     """Redirect a page view to /account/privacy/ when a grant is outdated.
 
-    It asks once per session and policy version, so a user who leaves the
-    page without deciding can browse on and is asked again on the next
-    visit; until they decide, their outdated grants keep the effect that
-    accounts.policy gives them.
+    The check runs once per session and policy version, so a user who leaves
+    the page without deciding can browse on and is redirected again on the
+    next visit. Until they decide, their outdated grants keep the effect
+    that accounts.policy gives them.
     """
 
     def __init__(self, get_response):

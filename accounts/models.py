@@ -162,7 +162,7 @@ class ErasureActor(models.TextChoices):
 
 
 class ErasureRecord(models.Model):
-    """Audit record of one erasure; it holds no personal data.
+    """Audit record of one erasure, without personal data.
 
     reference is an HMAC of the erased account's id and join time under the
     SECRET_KEY: it cannot be turned back into the id, and the user receives

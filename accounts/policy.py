@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 # people who may never visit again, so they would never see the request to
 # decide again, and the request itself would be a marketing e-mail. The
 # other purposes act only while the user is on the site, where the privacy
-# page asks them again on their next visit; their grant counts until then.
+# page requests a new decision on their next visit, so their grant counts
+# until then.
 REQUIRES_CURRENT_GRANT = frozenset({Purpose.EMAIL})
 
 

@@ -1,7 +1,7 @@
 """Personal-data sections of recommendations: interactions and top lists.
 
 Deleting the rows is enough for training: load_interaction_data reads the
-interaction table, so the next snapshot no longer sees an erased user.
+interaction table, so the next snapshot no longer includes an erased user.
 NOTE: model artifacts trained before the erasure still list the user's id
 in ids.npz and hold aggregate scores they contributed to, until the next
 training run replaces the active version.

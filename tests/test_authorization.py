@@ -64,7 +64,7 @@ RULES: dict[str, Rule] = {
     "POST api/v1/me/erase/": signed_in_only({"confirm": True}),
     "GET api/v1/users/<int:user_id>/consents/": OWN_OR_STAFF,
     "GET api/v1/privacy/erasures/": PRIVACY_STAFF_ONLY,
-    # The schema describes the API and holds no data.
+    # The schema describes the API and contains no user data.
     "GET api/schema/": PUBLIC,
     "GET api/docs/": PUBLIC,
 }
@@ -102,7 +102,7 @@ def walk(patterns, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
 
 
 def view_methods(pattern: URLPattern) -> list[str]:
-    """Return the HTTP methods a view answers, from DRF or Django metadata."""
+    """Return the HTTP methods a view handles, from DRF or Django metadata."""
     callback = pattern.callback
     actions = getattr(callback, "actions", None)
     if actions:

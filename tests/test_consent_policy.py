@@ -1,4 +1,4 @@
-"""Policy versions: publishing asks users again; e-mail grants lapse."""
+"""Policy versions: publishing requests re-consent; e-mail grants lapse."""
 
 from http import HTTPStatus
 
@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.consent import (
+    current_consents,
     has_consent,
     needs_reconsent,
     record_consent,
@@ -196,3 +197,13 @@ def test_published_version_cannot_be_edited_in_admin(client):
 
     policy.refresh_from_db()
     assert policy.version == "2027-01"
+
+
+def test_current_consents_match_has_consent(subscriber):
+    publish("2027-01")
+
+    assert current_consents(subscriber) == {
+        purpose: has_consent(subscriber, purpose) for purpose in Purpose.values
+    }
+    assert current_consents(subscriber)[Purpose.PERSONALIZATION] is True
+    assert current_consents(subscriber)[Purpose.EMAIL] is False

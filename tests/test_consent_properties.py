@@ -1,9 +1,9 @@
 """Property: nothing personal is served without the consent current at the time.
 
-A state machine picks a user (imported with a precomputed list, new with
-a short history, or anonymous) and runs a random sequence of steps: grant
-or withdraw a purpose, publish a policy version, ask for recommendations,
-check the e-mail audience. It keeps its own model of what each purpose
+A state machine picks a user: imported with a precomputed list, new with
+a short history, or anonymous. It then runs a random sequence of steps:
+grant or withdraw a purpose, publish a policy version, request
+recommendations, check the e-mail audience. It keeps its own model of what each purpose
 allows and checks every answer against it. To cover another kind of step,
 such as a campaign send, add a @rule method that acts and asserts against
 self.allows(purpose).

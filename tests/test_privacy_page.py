@@ -61,11 +61,11 @@ def test_ticking_a_box_records_the_wording_shown(user_client):
     assert event.policy_version == current_policy_version()
 
 
-def test_first_save_records_refusals_too(user_client):
+def test_first_save_records_declined_purposes(user_client):
     user_client.post(PAGE, form_data(personalization=True))
 
-    refused = ConsentEvent.objects.filter(granted=False)
-    assert sorted(refused.values_list("purpose", flat=True)) == ["analytics", "email"]
+    declined = ConsentEvent.objects.filter(granted=False)
+    assert sorted(declined.values_list("purpose", flat=True)) == ["analytics", "email"]
 
 
 def test_saving_unchanged_choices_records_nothing(user_client):

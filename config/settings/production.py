@@ -36,7 +36,7 @@ if not ALLOWED_HOSTS:
 
 # HTTPS everywhere. Behind a proxy that ends TLS, set
 # SECURE_PROXY_SSL_HEADER_NAME (such as HTTP_X_FORWARDED_PROTO) so that
-# Django sees the original scheme and the redirect does not loop.
+# Django reads the original scheme and the redirect does not loop.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
 _proxy_header = env_str("SECURE_PROXY_SSL_HEADER_NAME")
 if _proxy_header:
