@@ -130,14 +130,18 @@ class PurposeState:
 
 
 def consent_overview(
-    user: User, state: PolicyState | None = None
+    user: User | None, state: PolicyState | None = None
 ) -> list[PurposeState]:
-    """Return the latest decision on every purpose, in Purpose order."""
+    """Return the latest decision on every purpose, in Purpose order.
+
+    With no saved user, as on the sign-up page, every purpose is undecided.
+    """
     state = state or policy_state()
     latest: dict[str, ConsentEvent] = {}
-    for event in ConsentEvent.objects.filter(user_id=user.pk).order_by(
-        "purpose", "-created_at", "-id"
-    ):
+    events = ConsentEvent.objects.none()
+    if user is not None and user.pk is not None:
+        events = ConsentEvent.objects.filter(user_id=user.pk)
+    for event in events.order_by("purpose", "-created_at", "-id"):
         latest.setdefault(event.purpose, event)
 
     overview = []

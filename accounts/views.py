@@ -3,9 +3,10 @@
 import json
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from accounts import consent, services
-from accounts.forms import ErasureConfirmForm, PrivacyForm
+from accounts.forms import ErasureConfirmForm, PrivacyForm, SignUpForm
 from accounts.models import ConsentSource
 from accounts.policy import policy_state
 
@@ -57,6 +58,39 @@ def privacy(request):
         "next": safe_next(request) or "",
     }
     return render(request, "accounts/privacy.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    """Create an account; each purpose is granted only if its box is ticked."""
+    state = policy_state()
+    form = SignUpForm(
+        request.POST or None,
+        overview=consent.consent_overview(None, state),
+        policy_version=state.current,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = create_account(form)
+        except ValueError as error:
+            form.add_error(None, str(error))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("for-you")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@transaction.atomic
+def create_account(form: SignUpForm):
+    """Save the new user and their first decisions, or neither."""
+    user = form.save()
+    consent.update_consents(
+        user,
+        form.decisions(),
+        ConsentSource.SIGNUP,
+        policy_version=form.cleaned_data["policy_version"],
+    )
+    return user
 
 
 @login_required

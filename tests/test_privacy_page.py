@@ -22,7 +22,7 @@ def user_client(client, db):
 
 def form_data(**ticked: bool) -> dict:
     data = {"policy_version": current_policy_version()}
-    data.update({purpose: "on" for purpose, on in ticked.items() if on})
+    data.update({f"consent_{purpose}": "on" for purpose, on in ticked.items() if on})
     return data
 
 
@@ -43,7 +43,7 @@ def test_new_user_sees_no_ticked_box(user_client):
 
     assert response.status_code == HTTPStatus.OK
     for purpose in Purpose.values:
-        assert f'name="{purpose}"'.encode() in response.content
+        assert f'name="consent_{purpose}"'.encode() in response.content
     assert b"checked" not in response.content
     assert not ConsentEvent.objects.exists()
 
@@ -92,7 +92,9 @@ def test_granted_purpose_shows_ticked(user_client):
     response = user_client.get(PAGE)
 
     assert response.content.count(b"checked") == 1
-    assert b'name="analytics" id="id_analytics" checked' in response.content
+    assert b'name="consent_analytics" id="id_consent_analytics" checked' in (
+        response.content
+    )
 
 
 def test_form_from_a_replaced_version_records_nothing(user_client):
@@ -118,3 +120,47 @@ def test_next_to_another_site_is_ignored(user_client):
     response = user_client.post(PAGE, {**form_data(), "next": "https://evil.test/"})
 
     assert response["Location"] == PAGE
+
+
+def signup_data(**ticked: bool) -> dict:
+    return {
+        "username": "rosa",
+        "email": "rosa@example.test",
+        "password1": "a-long-pass-phrase",
+        "password2": "a-long-pass-phrase",
+        **form_data(**ticked),
+    }
+
+
+@pytest.mark.django_db
+def test_signup_page_has_no_ticked_box(client):
+    response = client.get(reverse("account-signup"))
+
+    assert response.status_code == HTTPStatus.OK
+    for purpose in Purpose.values:
+        assert f'name="consent_{purpose}"'.encode() in response.content
+    assert b"checked" not in response.content
+
+
+@pytest.mark.django_db
+def test_signup_grants_only_ticked_purposes(client):
+    response = client.post(reverse("account-signup"), signup_data(email=True))
+
+    user = User.objects.get(username="rosa")
+    assert response.status_code == HTTPStatus.FOUND
+    assert has_consent(user, Purpose.EMAIL)
+    assert not has_consent(user, Purpose.PERSONALIZATION)
+    assert not has_consent(user, Purpose.ANALYTICS)
+    assert set(user.consent_events.values_list("source", flat=True)) == {"signup"}
+
+
+@pytest.mark.django_db
+def test_signup_on_a_replaced_version_creates_nothing(client):
+    stale = signup_data(email=True)
+    publish_policy(PolicyVersion.objects.create(version="2027-01"), published_by=None)
+
+    response = client.post(reverse("account-signup"), stale)
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"no longer current" in response.content
+    assert not User.objects.filter(username="rosa").exists()
