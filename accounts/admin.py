@@ -149,6 +149,11 @@ class UserAdmin(DjangoUserAdmin):
             )
         )
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting goes through the erase action instead, which reaches every
+        # app's data and leaves an erasure record.
+        return False
+
     def has_export_permission(self, request):
         return request.user.has_perm("accounts.export_personal_data")
 

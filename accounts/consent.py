@@ -85,7 +85,9 @@ def has_consent(user: User | None, purpose: str) -> bool:
     )
     if latest is None or not latest[0]:
         return False
-    return grant_counts(purpose, latest[1], policy_state())
+    if purpose not in REQUIRES_CURRENT_GRANT:
+        return True  # saves reading the policy versions on every request
+    return policy_state().is_current_grant(latest[1])
 
 
 def grant_counts(purpose: str, policy_version: str, state: PolicyState) -> bool:
@@ -179,7 +181,7 @@ def update_consents(
     *,
     policy_version: str | None = None,
 ) -> list[ConsentEvent]:
-    """Record an event for each purpose whose decision changed or was outdated.
+    """Record an event for each purpose that is undecided, changed or outdated.
 
     policy_version is the version the user was shown; a ValueError names it
     when a newer one was published meanwhile, so that no one agrees to a

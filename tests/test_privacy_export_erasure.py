@@ -302,3 +302,15 @@ def test_registering_a_taken_section_name_fails():
         personal_data.register(
             "interactions", export=lambda user: [], erase=lambda user: 0
         )
+
+
+@pytest.mark.django_db
+def test_admin_offers_no_plain_user_deletion(client):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    target = User.objects.create_user("kate")
+
+    page = client.get(reverse("admin:accounts_user_delete", args=[target.pk]))
+    changelist_action(client, "delete_selected", [target], post="yes")
+
+    assert page.status_code == HTTPStatus.FORBIDDEN
+    assert User.objects.filter(pk=target.pk).exists()
