@@ -7,3 +7,6 @@ class RecommendationsConfig(AppConfig):
 
     def ready(self) -> None:
         from recommendations import checks  # noqa: F401 - registers the checks
+        from recommendations.personal_data import register_sections
+
+        register_sections()

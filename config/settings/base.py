@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.ReconsentMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,6 +140,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Views opt in with throttle_scope; the rates below are per user (or per
+    # IP address when anonymous) and kept in the default cache.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "recommendations": env_str("ATTUNE_THROTTLE_RECOMMENDATIONS") or "120/min",
+        "export": env_str("ATTUNE_THROTTLE_EXPORT") or "10/hour",
+        "erase": env_str("ATTUNE_THROTTLE_ERASE") or "5/hour",
+        "test_send": env_str("ATTUNE_THROTTLE_TEST_SEND") or "20/hour",
+    },
+    # Clients cannot choose a page size with the default paginator, so this
+    # is also the cap.
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env_int("ATTUNE_API_PAGE_SIZE", 50, minimum=1),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Attune API",
