@@ -2,6 +2,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -10,6 +11,14 @@ from recommendations import registry
 DATA_DIR = Path(__file__).parent / "data"
 SLICE_DIR = DATA_DIR / "ml-100k-slice"
 CSV_DIR = DATA_DIR / "csv-slice"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Start each test with an empty cache, so throttle counters do not leak."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
