@@ -4,14 +4,13 @@ from django.core.cache import cache
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from catalog.filters import ItemQuerySerializer, filter_items, ordering_for
 from catalog.models import Category, Item, Tag
 from catalog.serializers import ItemSerializer
-from config.api import error_responses
+from config.api import JSON_ONLY, APICursorPagination, error_responses
 
 # Bumped on every catalog change made through the API, so caches of
 # recommendation lists built on the old catalog stop being served.
@@ -48,10 +47,7 @@ class CatalogWritePermission(BasePermission):
         return user.has_perm(needed)
 
 
-class ItemCursorPagination(CursorPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
+class ItemCursorPagination(APICursorPagination):
     ordering = "id"
 
     def get_ordering(self, request, queryset, view):
@@ -102,6 +98,7 @@ class ItemViewSet(
     serializer_class = ItemSerializer
     lookup_value_regex = r"\d+"
     permission_classes = [CatalogWritePermission]
+    parser_classes = JSON_ONLY
     pagination_class = ItemCursorPagination
 
     def get_queryset(self):

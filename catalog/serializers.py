@@ -77,6 +77,10 @@ class ItemSerializer(serializers.ModelSerializer):
                 data[kind] = None
         return data
 
+    def validate_external_id(self, value):
+        # Stored as NULL when empty, because the column is unique.
+        return value or None
+
     def validate(self, attrs):
         kind = attrs.get("kind") or (self.instance.kind if self.instance else None)
         if self.instance is not None and kind != self.instance.kind:

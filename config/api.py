@@ -1,7 +1,12 @@
 """Pieces every API view shares: the error schema and a no-op endpoint."""
 
+from django.http import JsonResponse
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,3 +56,46 @@ class PingView(APIView):
     )
     def get(self, request):
         return Response({"ok": True})
+
+
+class APICursorPagination(CursorPagination):
+    """Cursor pagination whose bad cursor is a 400 naming the parameter."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound as error:
+            raise ValidationError(
+                {
+                    self.cursor_query_param: [
+                        "Invalid cursor: use a next or previous link."
+                    ]
+                }
+            ) from error
+
+
+# The API reads JSON only, so that every body has one documented shape.
+JSON_ONLY = [JSONParser]
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"errors": [{"code": code, "message": message, "field": None}]}
+
+
+def not_found(request, exception=None):
+    """Answer unknown /api/ paths in the API's error format."""
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    message = f"No API endpoint or object at {request.path}: see /api/docs/."
+    return JsonResponse(error_body("not_found", message), status=404)
+
+
+def server_error(request):
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request)
+    message = "Internal server error: the failure was logged; retry later."
+    return JsonResponse(error_body("server_error", message), status=500)

@@ -20,3 +20,7 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# Unknown paths and crashes under /api/ answer in the API's error format.
+handler404 = "config.api.not_found"
+handler500 = "config.api.server_error"

@@ -16,13 +16,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Item
-from config.api import error_responses
+from config.api import JSON_ONLY, APICursorPagination, error_responses
 from recommendations import events
 from recommendations.models import ModelStatus, ModelVersion
 from recommendations.response_cache import cached_recommendations
@@ -125,6 +124,7 @@ class EventsView(APIView):
     """Store one event or a batch; each event succeeds or fails on its own."""
 
     permission_classes = [IsAuthenticated]
+    parser_classes = JSON_ONLY
 
     @extend_schema(
         request=PolymorphicProxySerializer(
@@ -156,8 +156,7 @@ class EventsView(APIView):
         return Response(body, status=code)
 
 
-class ModelVersionPagination(CursorPagination):
-    page_size = 20
+class ModelVersionPagination(APICursorPagination):
     ordering = "-id"
 
 
@@ -200,6 +199,7 @@ class RetrainView(APIView):
     """Queue a training run on the Celery training queue, for staff."""
 
     permission_classes = [IsAdminUser]
+    parser_classes = JSON_ONLY
 
     @extend_schema(
         request=RetrainRequestSerializer,
