@@ -1,19 +1,19 @@
 """Cache of serialized recommendation lists, keyed by what they depend on.
 
-The key holds the user, whether personalization consent is granted, the
-active model versions, the user's newest interaction id and the query, so
-a new event, a consent change or a newly activated model version each
-lead to a fresh list on the next request without any explicit delete.
-Consent is read from the database on every request, so a withdrawal takes
-effect on the next request. Catalog changes made through the API bump a
-generation number stored next to the entries.
+One query reads the state a user's list depends on: the user's newest
+consent event and newest interaction, and the active model versions (their
+count and latest activation time). That state is part of the cache key, so
+a consent change, a new event or a newly activated model version each lead
+to a fresh list on the next request, with no explicit delete. A cache miss
+calls recommend(), which decides consent through accounts.consent itself.
+Catalog changes made through the API bump a generation number that is
+stored next to each entry.
 """
 
 from django.core.cache import cache
-from django.db.models import Max
+from django.db import connection
 
-from accounts.consent import has_consent
-from accounts.models import Purpose
+from accounts.models import ConsentEvent
 from catalog.api import CATALOG_GENERATION_KEY
 from recommendations.models import Interaction, ModelVersion
 from recommendations.serializers import RecommendationListSerializer
@@ -28,8 +28,10 @@ def cached_recommendations(
     user, n: int, *, kind: str | None = None, category: str | None = None
 ) -> dict:
     """Return recommend()'s result serialized, from the cache when current."""
-    personal = has_consent(user, Purpose.PERSONALIZATION)
-    key = cache_key(user.pk, personal, n, kind, category)
+    consent, event, active, activated = serving_state(user.pk)
+    stamp = activated.timestamp() if hasattr(activated, "timestamp") else activated
+    state = f"{consent}:{event}:{active}:{stamp}"
+    key = f"recs:{user.pk}:{state}:{n}:{kind or ''}:{category or ''}"
     found = cache.get_many([key, CATALOG_GENERATION_KEY])
     generation = found.get(CATALOG_GENERATION_KEY, 0)
     entry = found.get(key)
@@ -42,22 +44,17 @@ def cached_recommendations(
     return data
 
 
-def cache_key(user_id: int, personal: bool, n: int, kind, category) -> str:
-    versions = ",".join(
-        str(pk)
-        for pk in ModelVersion.objects.filter(is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+def serving_state(user_id: int) -> tuple:
+    """Return the newest consent event, newest interaction and active models."""
+    consents = ConsentEvent._meta.db_table
+    interactions = Interaction._meta.db_table
+    versions = ModelVersion._meta.db_table
+    sql = (
+        f"SELECT (SELECT MAX(id) FROM {consents} WHERE user_id = %s),"
+        f" (SELECT MAX(id) FROM {interactions} WHERE user_id = %s),"
+        f" (SELECT COUNT(*) FROM {versions} WHERE is_active = %s),"
+        f" (SELECT MAX(activated_at) FROM {versions} WHERE is_active = %s)"
     )
-    last_event = 0
-    if personal:
-        last_event = (
-            Interaction.objects.filter(user_id=user_id).aggregate(last=Max("id"))[
-                "last"
-            ]
-            or 0
-        )
-    return (
-        f"recs:{user_id}:{int(personal)}:{versions}:{last_event}:"
-        f"{n}:{kind or ''}:{category or ''}"
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, user_id, True, True])
+        return cursor.fetchone()

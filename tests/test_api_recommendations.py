@@ -12,6 +12,7 @@ from accounts.models import ConsentSource, Purpose, User
 from catalog.models import Category, Item, ItemKind
 from recommendations.models import ModelStatus, ModelVersion
 from recommendations.services import SIMILAR_FALLBACK, SIMILAR_KNN
+from recommendations.tasks import train_models_task
 
 ME_URL = "/api/v1/me/recommendations/"
 
@@ -93,6 +94,17 @@ def test_deactivated_item_leaves_cached_list(member, staff):
 
 
 @pytest.mark.slow
+def test_new_model_version_refreshes_cached_list(member):
+    client = client_for(member)
+    before = client.get(f"{ME_URL}?n=3").json()["items"][0]["model_version"]
+
+    train_models_task(["item_knn"])
+
+    after = client.get(f"{ME_URL}?n=3").json()["items"][0]["model_version"]
+    assert after != before
+
+
+@pytest.mark.slow
 def test_type_filter_and_bad_n(member):
     client = client_for(member)
 
@@ -110,9 +122,9 @@ def test_my_recommendations_query_count(member, n, django_assert_max_num_queries
     client = client_for(member)
     client.get(f"{ME_URL}?n=1")  # loads the models into the process cache
 
-    # Consent, active versions, newest event, precomputed list, seen items,
-    # consent again inside recommend(), profile, items, reasons' titles and
-    # verbs: a constant number whatever n is.
+    # Cache key state, then recommend(): consent, seen items, precomputed
+    # list, profile, items, reasons' titles and verbs. The same number
+    # whatever n is.
     with django_assert_max_num_queries(11):
         response = client.get(f"{ME_URL}?n={n}")
 
@@ -124,8 +136,9 @@ def test_cached_request_needs_few_queries(member, django_assert_num_queries):
     client = client_for(member)
     client.get(f"{ME_URL}?n=10")
 
-    # Consent, active versions and newest event id build the cache key.
-    with django_assert_num_queries(3):
+    # One query reads the newest consent event, newest event and active
+    # models that make up the cache key.
+    with django_assert_num_queries(1):
         client.get(f"{ME_URL}?n=10")
 
 
