@@ -29,7 +29,8 @@ def cached_recommendations(
 ) -> dict:
     """Return recommend()'s result serialized, from the cache when current."""
     consent, event, active, activated = serving_state(user.pk)
-    stamp = activated.timestamp() if hasattr(activated, "timestamp") else activated
+    # A datetime on MariaDB and a string on SQLite; either way without spaces.
+    stamp = str(activated).replace(" ", "T")
     state = f"{consent}:{event}:{active}:{stamp}"
     key = f"recs:{user.pk}:{state}:{n}:{kind or ''}:{category or ''}"
     found = cache.get_many([key, CATALOG_GENERATION_KEY])
