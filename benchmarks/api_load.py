@@ -49,7 +49,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="attune-api-bench-"))
     tokens, items = export_fixtures(workdir)
     port = free_port()
-    server = start_gunicorn(port, workdir)
+    server = start_gunicorn(port, workdir, args.threads)
     try:
         wait_until_up(port, tokens)
         results = run_scenarios(args, port, workdir, tokens)
@@ -72,6 +72,12 @@ def parse_args():
     )
     parser.add_argument(
         "--batch", type=int, default=500, help="events per request in the events run"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per gunicorn worker; 1 runs sync workers",
     )
     return parser.parse_args()
 
@@ -123,7 +129,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(port: int, workdir: Path) -> subprocess.Popen:
+def start_gunicorn(port: int, workdir: Path, threads: int) -> subprocess.Popen:
     command = [
         PYTHON,
         "-m",
@@ -133,6 +139,10 @@ def start_gunicorn(port: int, workdir: Path) -> subprocess.Popen:
         f"{HOST}:{port}",
         "--workers",
         "2",
+        "--worker-class",
+        "gthread" if threads > 1 else "sync",
+        "--threads",
+        str(threads),
         "--timeout",
         "60",
         "--backlog",

@@ -39,6 +39,7 @@ from recommendations.serializers import (
     SimilarQuerySerializer,
     TrainingStatusQuerySerializer,
     TrainingStatusSerializer,
+    parse_recommendation_query,
 )
 from recommendations.services import recommend, similar_items
 from recommendations.tasks import train_models_task
@@ -65,7 +66,7 @@ class MyRecommendationsView(APIView):
         responses={200: RecommendationListSerializer, **error_responses(400, 401)},
     )
     def get(self, request):
-        query = validated_query(RecommendationQuerySerializer, request)
+        query = parse_recommendation_query(request.query_params)
         data = cached_recommendations(
             request.user,
             query["n"],

@@ -142,6 +142,16 @@ def test_cached_request_needs_few_queries(member, django_assert_num_queries):
         client.get(f"{ME_URL}?n=10")
 
 
+@pytest.mark.parametrize("query", ["n=abc", "n=101", "n=-1", "type=boat"])
+def test_invalid_query_names_the_parameter(db, query):
+    client = client_for(User.objects.create_user("asker"))
+
+    response = client.get(f"{ME_URL}?{query}")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"][0]["field"] == query.split("=")[0]
+
+
 def test_anonymous_my_recommendations_is_401(db):
     response = APIClient().get(ME_URL)
 
