@@ -76,8 +76,8 @@ def parse_args():
     parser.add_argument(
         "--threads",
         type=int,
-        default=4,
-        help="threads per gunicorn worker; 1 runs sync workers",
+        default=1,
+        help="threads per gunicorn worker; 1 runs sync workers, more run gthread",
     )
     return parser.parse_args()
 

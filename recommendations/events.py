@@ -32,6 +32,8 @@ MAX_EVENT_ID_LENGTH = 100 - len(EVENT_ID_PREFIX)
 MAX_DB_ID = 2**63 - 1
 EVENT_FIELDS = {"event_id", "user", "item", "kind", "value", "time"}
 ADD_FOR_OTHERS_PERMISSION = "recommendations.add_interaction"
+# Built once: InteractionKind.values builds a new list on every access.
+KINDS = frozenset(InteractionKind.values)
 
 
 class BatchError(ValueError):
@@ -191,7 +193,7 @@ def may_post_for_others(actor) -> bool:
 
 
 def parse_kind(value) -> str:
-    if value not in InteractionKind.values:
+    if not isinstance(value, str) or value not in KINDS:
         raise InvalidEvent(
             "kind",
             "invalid_choice",

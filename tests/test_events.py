@@ -135,6 +135,7 @@ def test_mixed_batch_keeps_valid_events(client, items):
         ({"event_id": ""}, "event_id", "required"),
         ({"event_id": "x" * 200}, "event_id", "max_length"),
         ({"kind": None}, "kind", "invalid_choice"),
+        ({"kind": ["view"]}, "kind", "invalid_choice"),
         ({"value": "five"}, "value", "invalid"),
         ({"kind": "rating"}, "value", "required"),
         ({"time": 1700000000}, "time", "invalid"),
