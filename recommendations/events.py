@@ -1,9 +1,10 @@
 """Ingest client events into the interaction log the recommenders train on.
 
-A request carries one event or a batch of up to MAX_BATCH. Each event is
-checked on its own: the valid ones are stored in one bulk insert, an event
-whose id is already stored is acknowledged as a duplicate and not stored
-again, and an invalid one is reported with its index, field and reason.
+A request carries one event or a batch of up to MAX_BATCH, and each event
+is checked on its own. The valid ones are stored in one bulk insert. An
+event whose id is already stored is acknowledged as a duplicate and not
+stored again, and an invalid one is reported with its index, field and
+reason.
 """
 
 import logging
@@ -24,9 +25,9 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 # Clocks of clients drift; an event further ahead than this is a bug.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-# Client ids are stored with this prefix, so that they can never collide
-# with the ids the importers give ("movielens:..."), and the prefix plus the
-# id fit Interaction.event_id's 100 characters.
+# Client ids are stored with this prefix, so that they do not collide with
+# the importers' ids such as "movielens:196:242". MAX_EVENT_ID_LENGTH keeps
+# the prefix plus the id within Interaction.event_id's 100 characters.
 EVENT_ID_PREFIX = "api:"
 MAX_EVENT_ID_LENGTH = 100 - len(EVENT_ID_PREFIX)
 MAX_DB_ID = 2**63 - 1

@@ -16,8 +16,8 @@ def parse_recommendation_query(params) -> dict:
     """Return the validated n, type and category of a recommendation request.
 
     The common request with only n is checked by hand, because building the
-    serializer costs about half a millisecond on every request; anything
-    else goes through RecommendationQuerySerializer and its error messages.
+    serializer costs about half a millisecond per request. Anything else goes
+    through RecommendationQuerySerializer and its error messages.
     """
     n = params.get("n", "10")
     if set(params) <= {"n"} and n.isascii() and n.isdigit() and 1 <= int(n) <= 100:
