@@ -262,6 +262,38 @@ def test_model_list_query_count(staff, count, django_assert_num_queries):
     assert len(response.json()["results"]) == min(count, 20)
 
 
+@pytest.mark.parametrize("count", [3, 30])
+def test_training_status_query_count(staff, count, django_assert_num_queries):
+    make_versions(count)
+    ModelVersion.objects.bulk_create(
+        ModelVersion(algorithm="item_knn", status=ModelStatus.TRAINING)
+        for _ in range(count)
+    )
+    client = client_for(staff)
+
+    # Runs in training, then finished runs.
+    with django_assert_num_queries(2):
+        response = client.get("/api/v1/models/training/")
+
+    assert len(response.json()["recent"]) == min(count, 20)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [3, 30])
+def test_user_recommendations_query_count(
+    member, staff, n, django_assert_max_num_queries
+):
+    client = client_for(staff)
+    url = f"/api/v1/users/{member.pk}/recommendations/"
+    client.get(f"{url}?n=1")
+
+    # The user, then recommend()'s queries, whatever n is.
+    with django_assert_max_num_queries(9):
+        response = client.get(f"{url}?n={n}")
+
+    assert len(response.json()["items"]) == n
+
+
 def test_model_detail_has_metrics(staff):
     make_versions(1)
     version = ModelVersion.objects.get()
