@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts.consent import record_consent
 from accounts.models import ConsentSource, Purpose, User
 from catalog.models import Category, Item, ItemKind
+from recommendations import response_cache
 from recommendations.models import ModelStatus, ModelVersion
 from recommendations.services import SIMILAR_FALLBACK, SIMILAR_KNN
 from recommendations.tasks import train_models_task
@@ -21,8 +22,10 @@ ME_URL = "/api/v1/me/recommendations/"
 def empty_cache():
     """Start every test without cached lists, since ids repeat across tests."""
     cache.clear()
+    response_cache.clear_local_cache()
     yield
     cache.clear()
+    response_cache.clear_local_cache()
 
 
 def client_for(user) -> APIClient:
@@ -83,7 +86,9 @@ def test_new_event_refreshes_cached_list(member):
 
 
 @pytest.mark.slow
-def test_deactivated_item_leaves_cached_list(member, staff):
+def test_deactivated_item_leaves_cached_list(member, staff, monkeypatch):
+    # Read the catalog generation on every request instead of once a second.
+    monkeypatch.setattr(response_cache, "GENERATION_SECONDS", 0)
     client = client_for(member)
     first = client.get(f"{ME_URL}?n=3").json()["items"][0]["item_id"]
 
