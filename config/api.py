@@ -87,7 +87,7 @@ def error_body(code: str, message: str) -> dict:
 
 
 def not_found(request, exception=None):
-    """Answer unknown /api/ paths in the API's error format."""
+    """Return a 404 in the API's error format for unknown /api/ paths."""
     if not request.path.startswith("/api/"):
         return defaults.page_not_found(request, exception)
     message = f"No API endpoint or object at {request.path}: see /api/docs/."

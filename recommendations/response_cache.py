@@ -83,7 +83,7 @@ def serving_state(user_id: int) -> tuple:
 
 
 def catalog_generation() -> int:
-    """Return the catalog generation, read from the cache at most once a second."""
+    """Return the catalog generation, reread at most every GENERATION_SECONDS."""
     now = time.monotonic()
     if now - _generation["read_at"] >= GENERATION_SECONDS:
         _generation["value"] = cache.get(CATALOG_GENERATION_KEY, 0)
