@@ -317,6 +317,8 @@ def knn_neighbour_candidates(item: Item) -> list[Candidate]:
 
 def same_category_candidates(item: Item) -> list[Candidate]:
     """Return items sharing a category with item, the most popular first."""
+    # NOTE: the first 2,000 candidates in id order are ranked, so in a larger
+    # category some popular items are never considered.
     neighbours = list(
         Item.objects.filter(categories__in=item.categories.all(), is_active=True)
         .exclude(pk=item.pk)
