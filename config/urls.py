@@ -4,7 +4,6 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from recommendations import api as recommendation_api
 from recommendations import views as recommendation_views
 
 urlpatterns = [
@@ -14,11 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),
-    path(
-        "api/v1/me/recommendations/",
-        recommendation_api.MyRecommendationsView.as_view(),
-        name="api-my-recommendations",
-    ),
+    path("api/v1/", include("config.api_urls")),
     path("api/v1/", include("accounts.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
@@ -27,3 +22,7 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# Unknown paths and crashes under /api/ answer in the API's error format.
+handler404 = "config.api.not_found"
+handler500 = "config.api.server_error"

@@ -245,3 +245,106 @@ def build_reasons(user, chosen: list[tuple[Item, Candidate]]) -> list[str]:
         else:
             reasons.append("Popular right now")
     return reasons
+
+
+SIMILAR_KNN = "item_knn"
+SIMILAR_FALLBACK = "same_category_popular"
+
+
+@dataclass
+class SimilarItems:
+    """Items like one item, and which path found them."""
+
+    item_id: int
+    items: list[Recommendation]
+    source: str
+
+
+def similar_items(item: Item, n: int = 10) -> SimilarItems:
+    """Return up to n active items similar to item, most similar first.
+
+    The active item-kNN version's similarity row for the item decides; an
+    item the model has no neighbours for gets popular items from its own
+    categories instead, and source says which path answered.
+    """
+    if n < 1 or n > MAX_N:
+        raise ValueError(f"n={n} is out of range: ask for 1 to {MAX_N} items.")
+
+    source = SIMILAR_KNN
+    candidates = knn_neighbour_candidates(item)
+    chosen = select_items(candidates, n, kind=None, category=None)
+    if not chosen:
+        source = SIMILAR_FALLBACK
+        candidates = same_category_candidates(item)
+        chosen = select_items(candidates, n, kind=None, category=None)
+
+    items = [
+        Recommendation(
+            item=similar,
+            score=candidate.score,
+            reason=similar_reason(item, candidate.source),
+            source=candidate.source,
+            model_version=candidate.model_version,
+        )
+        for similar, candidate in chosen
+    ]
+    return SimilarItems(item_id=item.pk, items=items, source=source)
+
+
+def knn_neighbour_candidates(item: Item) -> list[Candidate]:
+    loaded = registry.load_active("item_knn")
+    if loaded is None:
+        return []
+    position = int(loaded.item_positions([item.pk])[0])
+    if position < 0:
+        return []
+
+    row = loaded.model.similarity_.getrow(position)
+    order = np.argsort(-row.data, kind="stable")
+    label = loaded.version.label
+    return [
+        Candidate(
+            int(loaded.item_ids[row.indices[k]]),
+            float(row.data[k]),
+            item.pk,
+            SIMILAR_KNN,
+            label,
+        )
+        for k in order
+        if row.data[k] > 0 and loaded.item_ids[row.indices[k]] != item.pk
+    ]
+
+
+def same_category_candidates(item: Item) -> list[Candidate]:
+    """Return items sharing a category with item, the most popular first."""
+    # NOTE: the first 2,000 candidates in id order are ranked, so in a larger
+    # category some popular items are never considered.
+    neighbours = list(
+        Item.objects.filter(categories__in=item.categories.all(), is_active=True)
+        .exclude(pk=item.pk)
+        .distinct()
+        .values_list("pk", flat=True)[: MAX_N * 20]
+    )
+    if not neighbours:
+        return []
+
+    loaded = registry.load_active("popularity")
+    scores = np.zeros(len(neighbours))
+    label = ""
+    if loaded is not None:
+        popularity, _ = loaded.model.scores_for_group(None)
+        positions = loaded.item_positions(neighbours)
+        known = positions >= 0
+        scores[known] = popularity[positions[known]]
+        label = loaded.version.label
+    order = np.argsort(-scores, kind="stable")
+    return [
+        Candidate(neighbours[k], float(scores[k]), None, SIMILAR_FALLBACK, label)
+        for k in order
+    ]
+
+
+def similar_reason(item: Item, source: str) -> str:
+    if source == SIMILAR_KNN:
+        return f"Often chosen together with {item.title}"
+    return f"Popular in the same category as {item.title}"

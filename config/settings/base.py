@@ -153,6 +153,8 @@ REST_FRAMEWORK = {
     # is also the cap.
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("ATTUNE_API_PAGE_SIZE", 50, minimum=1),
+    # One error body everywhere: {"errors": [{"code", "message", "field"}]}.
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Attune API",
