@@ -7,6 +7,7 @@ endpoint, add one line per HTTP method to RULES; if its route has a
 parameter other than those in PARAMETERS, add a way to fill it there.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -20,8 +21,13 @@ from rest_framework.test import APIClient
 from accounts.consent import record_consent
 from accounts.models import ConsentSource, Purpose, User
 from accounts.roles import PRIVACY_OFFICER
+from catalog.models import Item, ItemKind, Product
+from recommendations.models import ModelVersion
 
 OK = HTTPStatus.OK
+CREATED = HTTPStatus.CREATED
+ACCEPTED = HTTPStatus.ACCEPTED
+NO_CONTENT = HTTPStatus.NO_CONTENT
 UNAUTHORIZED = HTTPStatus.UNAUTHORIZED
 FORBIDDEN = HTTPStatus.FORBIDDEN
 NOT_FOUND = HTTPStatus.NOT_FOUND
@@ -42,11 +48,29 @@ class Rule:
     user: int
     other_user: int
     staff: int
-    body: dict = field(default_factory=dict)
+    # A request body, or a function of the World that returns one.
+    body: dict | Callable[["World"], dict] = field(default_factory=dict)
 
 
-def signed_in_only(body: dict | None = None) -> Rule:
+def signed_in_only(body: dict | Callable | None = None) -> Rule:
     return Rule(UNAUTHORIZED, OK, OK, OK, body or {})
+
+
+def staff_only(status: int = OK, body: dict | Callable | None = None) -> Rule:
+    return Rule(UNAUTHORIZED, FORBIDDEN, FORBIDDEN, status, body or {})
+
+
+def new_item(world: "World") -> dict:
+    return {"type": "product", "title": "Rule table lamp", "product": {"price": "9.50"}}
+
+
+def own_event(world: "World") -> dict:
+    return {
+        "item": world.item.pk,
+        "kind": "view",
+        "time": "2026-01-02T03:04:05Z",
+        "event_id": "authorization-table",
+    }
 
 
 PUBLIC = Rule(OK, OK, OK, OK)
@@ -64,6 +88,22 @@ RULES: dict[str, Rule] = {
     "POST api/v1/me/erase/": signed_in_only({"confirm": True}),
     "GET api/v1/users/<int:user_id>/consents/": OWN_OR_STAFF,
     "GET api/v1/privacy/erasures/": PRIVACY_STAFF_ONLY,
+    "GET api/v1/ping/": signed_in_only(),
+    "GET api/v1/users/<int:user_id>/recommendations/": OWN_OR_STAFF,
+    "POST api/v1/events/": signed_in_only(own_event),
+    # The catalog is public to read; writing needs staff or a write token.
+    "GET api/v1/^items/$": PUBLIC,
+    "GET api/v1/^items/(?P<pk>\\d+)/$": PUBLIC,
+    "GET api/v1/items/<int:item_id>/similar/": PUBLIC,
+    "POST api/v1/^items/$": staff_only(CREATED, new_item),
+    "PUT api/v1/^items/(?P<pk>\\d+)/$": staff_only(OK, new_item),
+    "PATCH api/v1/^items/(?P<pk>\\d+)/$": staff_only(OK, {"title": "Renamed"}),
+    "DELETE api/v1/^items/(?P<pk>\\d+)/$": staff_only(NO_CONTENT),
+    # Model operations are for staff only.
+    "GET api/v1/^models/$": staff_only(),
+    "GET api/v1/^models/(?P<pk>\\d+)/$": staff_only(),
+    "POST api/v1/models/retrain/": staff_only(ACCEPTED),
+    "GET api/v1/models/training/": staff_only(),
     # The schema describes the API and contains no user data.
     "GET api/schema/": PUBLIC,
     "GET api/docs/": PUBLIC,
@@ -77,6 +117,8 @@ class World:
     owner: User
     other: User
     staff: User
+    item: Item
+    model_version: ModelVersion
 
     def client(self, kind: str) -> APIClient:
         client = APIClient()
@@ -86,10 +128,15 @@ class World:
         return client
 
 
-# Route parameter name -> its value in a case.
+# Route parameter name, or "first path segment:name" where the name alone is
+# ambiguous, -> its value in a case.
 PARAMETERS: dict[str, Callable[[World], object]] = {
     "user_id": lambda world: world.owner.pk,
+    "item_id": lambda world: world.item.pk,
+    "items:pk": lambda world: world.item.pk,
+    "models:pk": lambda world: world.model_version.pk,
 }
+PARAMETER = re.compile(r"<(?:\w+:)?(?P<name>\w+)>|\(\?P<(?P<group>\w+)>[^)]*\)")
 
 
 def walk(patterns, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -131,17 +178,20 @@ ENDPOINTS = api_endpoints()
 
 
 def build_path(route: str, world: World) -> str:
-    """Fill the route's <converter:name> parameters from PARAMETERS."""
-    path = route
-    while "<" in path:
-        start, end = path.index("<"), path.index(">")
-        name = path[start + 1 : end].split(":")[-1]
-        if name not in PARAMETERS:
-            pytest.fail(
-                f"Route {route!r} has the parameter {name!r}, which PARAMETERS "
-                "in tests/test_authorization.py does not know how to fill."
-            )
-        path = path[:start] + str(PARAMETERS[name](world)) + path[end + 1 :]
+    """Fill the route's <converter:name> and (?P<name>...) parameters."""
+    segment = route.removeprefix("api/v1/").lstrip("^").split("/")[0]
+
+    def fill(match: re.Match) -> str:
+        name = match["name"] or match["group"]
+        for key in (f"{segment}:{name}", name):
+            if key in PARAMETERS:
+                return str(PARAMETERS[key](world))
+        pytest.fail(
+            f"Route {route!r} has the parameter {name!r}, which PARAMETERS "
+            "in tests/test_authorization.py does not know how to fill."
+        )
+
+    path = PARAMETER.sub(fill, route).replace("^", "").replace("$", "")
     return "/" + path
 
 
@@ -153,7 +203,10 @@ def world(db) -> World:
     other = User.objects.create_user("other-user")
     staff = User.objects.create_user("staff-member", is_staff=True)
     staff.groups.add(Group.objects.get(name=PRIVACY_OFFICER))
-    yield World(owner, other, staff)
+    item = Item.objects.create(kind=ItemKind.PRODUCT, title="Desk lamp")
+    Product.objects.create(item=item)
+    version = ModelVersion.objects.create(algorithm="popularity")
+    yield World(owner, other, staff, item, version)
     cache.clear()
 
 
@@ -181,8 +234,9 @@ def test_endpoint_answers_as_expected(world, endpoint, kind):
     rule = RULES[endpoint]
     path = build_path(route, world)
 
+    body = rule.body(world) if callable(rule.body) else rule.body
     send = getattr(world.client(kind), method.lower())
-    response = send(path, rule.body, format="json") if rule.body else send(path)
+    response = send(path, body, format="json") if body else send(path)
 
     assert response.status_code == getattr(rule, kind), (
         f"{endpoint} as {kind} answered {response.status_code}"
