@@ -23,6 +23,7 @@ from accounts.serializers import (
     ExportSerializer,
     UserConsentHistorySerializer,
 )
+from config.api import error_responses
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +55,14 @@ class MyConsentsView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=ConsentsSerializer)
+    @extend_schema(responses={200: ConsentsSerializer, **error_responses(401, 403)})
     def get(self, request):
         return Response(ConsentsSerializer(consents_payload(request.user)).data)
 
-    @extend_schema(request=ConsentUpdateSerializer, responses=ConsentsSerializer)
+    @extend_schema(
+        request=ConsentUpdateSerializer,
+        responses={200: ConsentsSerializer, **error_responses(400, 401, 403)},
+    )
     def put(self, request):
         update = ConsentUpdateSerializer(data=request.data)
         update.is_valid(raise_exception=True)
@@ -84,7 +88,7 @@ class MyExportView(APIView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "export"
 
-    @extend_schema(responses=ExportSerializer)
+    @extend_schema(responses={200: ExportSerializer, **error_responses(401, 403, 429)})
     def get(self, request):
         return Response(services.export_user_data(request.user))
 
@@ -97,7 +101,10 @@ class MyErasureView(APIView):
 
     @extend_schema(
         request=ErasureRequestSerializer,
-        responses={200: OpenApiResponse(ErasureRecordSerializer, "The receipt.")},
+        responses={
+            200: OpenApiResponse(ErasureRecordSerializer, "The receipt."),
+            **error_responses(400, 401, 403, 429),
+        },
     )
     def post(self, request):
         confirmation = ErasureRequestSerializer(data=request.data)
@@ -116,7 +123,12 @@ class UserConsentHistoryView(APIView):
     permission_classes = [IsAuthenticated]
     staff_permission = "accounts.view_consentevent"
 
-    @extend_schema(responses=UserConsentHistorySerializer)
+    @extend_schema(
+        responses={
+            200: UserConsentHistorySerializer,
+            **error_responses(401, 403, 404),
+        }
+    )
     def get(self, request, user_id: int):
         if user_id != request.user.pk and not HasStaffPermission().has_permission(
             request, self
@@ -140,3 +152,12 @@ class ErasureRecordListView(generics.ListAPIView):
     staff_permission = "accounts.view_erasurerecord"
     serializer_class = ErasureRecordSerializer
     queryset = ErasureRecord.objects.order_by("-created_at", "-id")
+
+    @extend_schema(
+        responses={
+            200: ErasureRecordSerializer(many=True),
+            **error_responses(400, 401, 403, 404),
+        }
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

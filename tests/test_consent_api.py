@@ -60,7 +60,8 @@ def test_put_without_a_purpose_names_it(api_client, user):
     response = api_client.put(CONSENTS, {"email": True}, format="json")
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert set(response.json()) == {"personalization", "analytics"}
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert fields == {"personalization", "analytics"}
     assert not user.consent_events.exists()
 
 
@@ -72,7 +73,9 @@ def test_put_with_a_replaced_policy_version_fails(api_client, user):
     )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "1999-01" in response.json()["policy_version"][0]
+    [error] = response.json()["errors"]
+    assert error["field"] == "policy_version"
+    assert "1999-01" in error["message"]
     assert not user.consent_events.exists()
 
 

@@ -183,7 +183,7 @@ def test_erase_api_needs_confirmation(api_client):
     response = api_client.post(ERASE_URL, {"confirm": False}, format="json")
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "confirm" in response.json()
+    assert response.json()["errors"][0]["field"] == "confirm"
     assert User.objects.filter(pk=user.pk).exists()
 
 
