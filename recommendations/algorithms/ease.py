@@ -1,0 +1,100 @@
+"""EASE: a linear item-item model with a closed-form solution (Steck, 2019)."""
+
+from typing import Any, Self
+
+import numpy as np
+from django.conf import settings
+from scipy import sparse
+
+from recommendations.algorithms.base import Recommender, register
+from recommendations.dataset import InteractionData
+
+
+class CatalogueTooLargeError(ValueError):
+    """The catalogue is too large for an algorithm whose memory grows as items^2."""
+
+
+def ease_memory_bytes(n_items: int) -> int:
+    """Estimate EASE's peak memory: the float64 Gram matrix and its inverse.
+
+    Fitting holds two n_items x n_items float64 matrices (16 bytes per pair)
+    and then the float32 weights (4 more): 20 * n_items^2 bytes, so 10,000
+    items need about 2 GB and 20,000 items about 8 GB.
+    """
+    return 20 * n_items * n_items
+
+
+@register
+class EASE(Recommender):
+    """Score items with an item-item weight matrix learned in closed form.
+
+    weights_ = I - P / diag(P) with P = (X^T X + l2 * I)^-1 and a zero
+    diagonal, stored as a dense float32 (n_items, n_items) array. Fitting
+    raises CatalogueTooLargeError above max_items items (by default the
+    ATTUNE_EASE_MAX_ITEMS setting) rather than exhaust memory.
+    """
+
+    name = "ease"
+
+    # Chosen on a validation split carved from the MovieLens 100K training
+    # part (benchmarks/tune.py), never on the test part.
+    def __init__(self, l2: float = 350.0, max_items: int | None = None) -> None:
+        super().__init__(l2=l2, max_items=max_items)
+        if not np.isfinite(l2) or l2 <= 0:
+            raise ValueError(f"l2={l2} must be a finite value > 0.")
+        if max_items is not None and max_items < 1:
+            raise ValueError(f"max_items={max_items} must be at least 1.")
+        self.l2 = l2
+        self.max_items = max_items
+
+    def item_limit(self) -> int:
+        if self.max_items is not None:
+            return self.max_items
+        return settings.ATTUNE_EASE_MAX_ITEMS
+
+    def check_size(self, n_items: int) -> None:
+        limit = self.item_limit()
+        if n_items > limit:
+            gigabytes = ease_memory_bytes(n_items) / 1e9
+            raise CatalogueTooLargeError(
+                f"EASE needs about {gigabytes:.1f} GB for {n_items} items, above "
+                f"the limit of {limit} items: raise ATTUNE_EASE_MAX_ITEMS (or "
+                "max_items) if the machine has the memory, or use item_knn or als."
+            )
+
+    def fit(self, data: InteractionData) -> Self:
+        self.check_size(data.n_items)
+        matrix = data.matrix.astype(np.float64)
+        gram = (matrix.T @ matrix).toarray()
+        gram[np.diag_indices_from(gram)] += self.l2
+        inverse = np.linalg.inv(gram)
+        del gram
+        weights = -inverse / np.diag(inverse)
+        weights[np.diag_indices_from(weights)] = 0.0
+        self.weights_ = weights.astype(np.float32)
+        self.n_items_ = data.n_items
+        return self
+
+    def score(self, user_indices: np.ndarray, history: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(history.astype(np.float32) @ self.weights_)
+
+    def explain(
+        self, history_row: sparse.csr_matrix, item_indices: np.ndarray
+    ) -> list[int | None]:
+        seen = history_row.indices
+        if not len(seen) or not len(item_indices):
+            return [None] * len(item_indices)
+
+        block = self.weights_[np.ix_(seen, item_indices)]
+        best = block.argmax(axis=0)
+        return [
+            int(seen[best[j]]) if block[best[j], j] > 0 else None
+            for j in range(len(item_indices))
+        ]
+
+    def get_state(self) -> dict[str, Any]:
+        return {"weights_": self.weights_}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.weights_ = state["weights_"]
+        self.n_items_ = self.weights_.shape[0]
