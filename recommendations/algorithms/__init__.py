@@ -6,6 +6,7 @@ from recommendations.algorithms import (  # noqa: F401
     factorization,
     knn,
     popularity,
+    ranker,
 )
 from recommendations.algorithms.base import REGISTRY, Recommender, get_algorithm
 

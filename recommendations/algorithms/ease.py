@@ -38,7 +38,7 @@ class EASE(Recommender):
 
     # Chosen on a validation split carved from the MovieLens 100K training
     # part (benchmarks/tune.py), never on the test part.
-    def __init__(self, l2: float = 350.0, max_items: int | None = None) -> None:
+    def __init__(self, l2: float = 800.0, max_items: int | None = None) -> None:
         super().__init__(l2=l2, max_items=max_items)
         if not np.isfinite(l2) or l2 <= 0:
             raise ValueError(f"l2={l2} must be a finite value > 0.")

@@ -39,10 +39,10 @@ class FactorModel(Recommender):
             self.n_items_ = data.n_items
             return self
 
-        model = self.build()
         # implicit runs its own threads; nested BLAS threads only oversubscribe
         # the cores, and implicit warns about them.
         with threadpool_limits(limits=1, user_api="blas"):
+            model = self.build()
             model.fit(data.matrix.astype(np.float32).tocsr(), show_progress=False)
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
@@ -64,7 +64,10 @@ class FactorModel(Recommender):
         raise NotImplementedError
 
     def get_state(self) -> dict[str, Any]:
-        return {"user_factors_": self.user_factors_, "item_factors_": self.item_factors_}
+        return {
+            "user_factors_": self.user_factors_,
+            "item_factors_": self.item_factors_,
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.user_factors_ = state["user_factors_"]
@@ -84,9 +87,9 @@ class ALS(FactorModel):
 
     def __init__(
         self,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 2.0,
+        factors: int = 32,
+        regularization: float = 10.0,
+        alpha: float = 1.0,
         iterations: int = 15,
         random_state: int = 42,
         num_threads: int = 2,

@@ -69,8 +69,8 @@ class ItemKNN(Recommender):
 
     def __init__(
         self,
-        neighbours: int = 100,
-        shrinkage: float = 10.0,
+        neighbours: int = 200,
+        shrinkage: float = 50.0,
         similarity: str = "cosine",
     ) -> None:
         super().__init__(
@@ -157,8 +157,8 @@ class UserKNN(Recommender):
 
     def __init__(
         self,
-        neighbours: int = 50,
-        shrinkage: float = 10.0,
+        neighbours: int = 100,
+        shrinkage: float = 0.0,
         similarity: str = "cosine",
     ) -> None:
         super().__init__(

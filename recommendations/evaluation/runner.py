@@ -16,9 +16,7 @@ logger = logging.getLogger(__name__)
 SCORING_BATCH = 512  # users per scoring call: 512 x 1,682 float64 is 7 MB
 
 
-def recommend_lists(
-    model: Recommender, split: Split, k: int
-) -> dict[int, list[int]]:
+def recommend_lists(model: Recommender, split: Split, k: int) -> dict[int, list[int]]:
     """Return the top-k unseen items for every user with held-out items."""
     users = np.array(sorted(split.test), dtype=np.int64)
     lists: dict[int, list[int]] = {}
