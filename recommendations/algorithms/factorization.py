@@ -87,9 +87,9 @@ class ALS(FactorModel):
 
     def __init__(
         self,
-        factors: int = 32,
-        regularization: float = 10.0,
-        alpha: float = 1.0,
+        factors: int = 64,
+        regularization: float = 30.0,
+        alpha: float = 5.0,
         iterations: int = 15,
         random_state: int = 42,
         num_threads: int = 2,
@@ -156,9 +156,9 @@ class BPR(FactorModel):
     def __init__(
         self,
         factors: int = 64,
-        learning_rate: float = 0.05,
-        regularization: float = 0.005,
-        iterations: int = 150,
+        learning_rate: float = 0.005,
+        regularization: float = 0.05,
+        iterations: int = 100,
         random_state: int = 42,
         num_threads: int = 1,
     ) -> None:
