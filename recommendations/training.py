@@ -116,7 +116,7 @@ def train(
             "duration_seconds",
         ]
     )
-    promote(version)
+    promote(version, data)
     logger.info("Trained %s in %.2f s", version.label, version.duration_seconds)
     return version
 
@@ -129,28 +129,43 @@ def record_failure(version: ModelVersion, error: Exception, started: float) -> N
     logger.error("Training %s failed: %s", version.label, version.error, exc_info=error)
 
 
-def promote(version: ModelVersion) -> bool:
+def promote(version: ModelVersion, data: InteractionData) -> bool:
     """Activate the version unless its nDCG@10 is below the active one's.
 
-    NOTE: the active version's nDCG@10 was measured on the data of its own
-    run; when the log has grown since, the two numbers come from different
-    splits of different snapshots.
+    Both are measured on the same stratified split of data: the active
+    version's parameters are refitted on it when they differ from the new
+    ones. With equal parameters the two fits are the same run, so the new
+    version (trained on the newer snapshot) is activated.
     """
     current = registry.active_version(version.algorithm)
+    if current is None or current.pk == version.pk or current.params == version.params:
+        registry.activate(version)
+        return True
+
     metric = f"ndcg@{PROMOTION_K}"
     new_value = float(version.metrics.get(metric, 0.0))
-    if current is not None and current.pk != version.pk:
-        old_value = float(current.metrics.get(metric, 0.0))
-        if new_value < old_value:
-            version.status = ModelStatus.REJECTED
-            version.error = (
-                f"{metric} {new_value:.4f} is below {old_value:.4f} of the active "
-                f"version {current.label}, which keeps serving."
-            )
-            version.save(update_fields=["status", "error"])
-            logger.warning("Rejected %s: %s", version.label, version.error)
-            return False
+    try:
+        baseline = evaluation_metrics(
+            get_algorithm(version.algorithm), current.params, data
+        )
+    except (TypeError, ValueError) as error:
+        # The active version's parameters no longer fit this algorithm or
+        # data; it cannot be measured, so the new version takes over.
+        logger.warning("Could not re-evaluate %s: %s", current.label, error)
+        baseline = {metric: float("-inf")}
+    old_value = float(baseline[metric])
+    version.metrics = {**version.metrics, f"active_{metric}": old_value}
+    if new_value < old_value:
+        version.status = ModelStatus.REJECTED
+        version.error = (
+            f"{metric} {new_value:.4f} is below {old_value:.4f} of the active "
+            f"version {current.label} on the same split; it keeps serving."
+        )
+        version.save(update_fields=["status", "error", "metrics"])
+        logger.warning("Rejected %s: %s", version.label, version.error)
+        return False
 
+    version.save(update_fields=["metrics"])
     registry.activate(version)
     return True
 

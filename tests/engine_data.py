@@ -21,12 +21,16 @@ def synthetic_data(
     for user in range(n_users):
         liked = [item for item in range(n_items) if item % 4 == user % 4]
         others = [item for item in range(n_items) if item % 4 != user % 4]
-        picks = list(rng.choice(liked, size=min(per_user - 2, len(liked)), replace=False))
+        picks = list(
+            rng.choice(liked, size=min(per_user - 2, len(liked)), replace=False)
+        )
         picks += list(rng.choice(others, size=2, replace=False))
         for position, item in enumerate(picks):
             rows.append((user + 1, item + 1, 4.0, 1_000_000 + 3600 * position))
     events = pd.DataFrame(rows, columns=["user_id", "item_id", "value", "timestamp"])
-    return build_from_frames(events, np.arange(1, n_items + 1), None, item_frame(n_items))
+    return build_from_frames(
+        events, np.arange(1, n_items + 1), None, item_frame(n_items)
+    )
 
 
 def item_frame(n_items: int) -> pd.DataFrame:
@@ -43,4 +47,6 @@ def item_frame(n_items: int) -> pd.DataFrame:
 def frame_data(rows: list[tuple], n_items: int) -> InteractionData:
     """Build data from (user_id, item_id, value, timestamp) rows."""
     events = pd.DataFrame(rows, columns=["user_id", "item_id", "value", "timestamp"])
-    return build_from_frames(events, np.arange(1, n_items + 1), None, item_frame(n_items))
+    return build_from_frames(
+        events, np.arange(1, n_items + 1), None, item_frame(n_items)
+    )

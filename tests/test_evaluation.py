@@ -21,10 +21,12 @@ def test_ndcg_graded_gains_matches_hand_computation():
     # Eight relevant items graded 3, 2, 3, 0, 1, 2, 3, 2; the first six are
     # ranked in that order. DCG@6 = 6.861, ideal 3, 3, 3, 2, 2, 2 = 8.740.
     grades = [3, 2, 3, 0, 1, 2, 3, 2]
-    gains = {item: grade for item, grade in enumerate(grades)}
+    gains = dict(enumerate(grades))
     ranked = [0, 1, 2, 3, 4, 5]
 
-    assert ndcg_at_k(ranked, set(gains), 6, gains=gains) == pytest.approx(0.785, abs=5e-4)
+    assert ndcg_at_k(ranked, set(gains), 6, gains=gains) == pytest.approx(
+        0.785, abs=5e-4
+    )
 
 
 def test_ndcg_single_hit_at_rank_one_among_five():
