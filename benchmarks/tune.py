@@ -11,12 +11,9 @@ algorithm's parameters on that validation split.
 import argparse
 import itertools
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.common import setup_django  # noqa: E402
+from common import setup_django  # noqa: E402
 
 GRIDS: dict[str, dict[str, list]] = {
     "ease": {"l2": [100.0, 200.0, 350.0, 500.0, 800.0, 1200.0, 2000.0]},
@@ -42,6 +39,7 @@ GRIDS: dict[str, dict[str, list]] = {
         "iterations": [20, 50, 100],
     },
     "content": {"neighbours": [20, 50, 200]},
+    "ranker": {"candidates": [30, 50, 100], "regularization": [0.1, 1.0]},
 }
 VALIDATION_SEED = 7
 
