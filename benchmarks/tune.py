@@ -39,7 +39,15 @@ GRIDS: dict[str, dict[str, list]] = {
         "iterations": [20, 50, 100],
     },
     "content": {"neighbours": [20, 50, 200]},
-    "ranker": {"candidates": [30, 50, 100], "regularization": [0.1, 1.0]},
+    "ranker": {
+        "sources": [
+            ["ease", "als"],
+            ["ease", "als", "item_knn", "user_knn"],
+            ["ease", "als", "item_knn", "user_knn", "bpr", "content"],
+        ],
+        "candidates": [30, 50],
+        "regularization": [0.1, 1.0],
+    },
 }
 VALIDATION_SEED = 7
 

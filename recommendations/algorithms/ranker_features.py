@@ -15,7 +15,7 @@ from scipy import sparse
 from recommendations.dataset import InteractionData
 
 SECONDS_PER_DAY = 86_400.0
-PER_SOURCE = ("score", "reciprocal_rank", "in_top")
+PER_SOURCE = ("score", "top_gap", "reciprocal_rank", "log_rank", "in_top")
 GLOBAL = ("log_popularity", "log_days_since_seen", "category_affinity", "log_history")
 
 
@@ -96,6 +96,19 @@ def standardized(scores: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return np.nan_to_num(result, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def gap_to_top(scores: np.ndarray, ranks: np.ndarray, depth: int) -> np.ndarray:
+    """Scale each row so its best unseen item is 0 and its depth-th best is -1."""
+    depth = min(depth, scores.shape[1])
+    best = np.take_along_axis(scores, np.argmin(ranks, axis=1)[:, None], axis=1)
+    at_depth = np.take_along_axis(
+        scores, np.argmax(ranks == depth, axis=1)[:, None], axis=1
+    )
+    spread = best - at_depth
+    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+    gap = (scores - np.where(np.isfinite(best), best, 0.0)) / spread
+    return np.clip(np.nan_to_num(gap, nan=-10.0, neginf=-10.0), -10.0, 0.0)
+
+
 def ranks_of(scores: np.ndarray) -> np.ndarray:
     """Return 1-based ranks per row, best score first."""
     order = np.argsort(-scores, axis=1, kind="stable")
@@ -133,15 +146,23 @@ def candidate_features(
         ranks = ranks_of(raw)
         top = ranks <= n_candidates
         in_candidates |= top
-        per_source.append((standardized(raw, seen), 1.0 / ranks, top))
+        per_source.append(
+            (
+                standardized(raw, seen),
+                gap_to_top(raw, ranks, n_candidates),
+                1.0 / ranks,
+                np.log(ranks),
+                top,
+            )
+        )
         if fallback is None:
             fallback = 1.0 - ranks / (n_items + 1.0)
 
     in_candidates &= ~seen
     rows, items = np.nonzero(in_candidates)
     columns = []
-    for score, reciprocal, top in per_source:
-        columns += [score[rows, items], reciprocal[rows, items], top[rows, items]]
+    for arrays in per_source:
+        columns += [array[rows, items] for array in arrays]
     columns += item_and_user_columns(stats, history, rows, items)
     features = (
         np.column_stack(columns).astype(np.float64)
