@@ -1,13 +1,15 @@
 """Record consent per purpose and read its current state from the log."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ConsentEvent, ConsentSource, Purpose, User
+from accounts.policy import REQUIRES_CURRENT_GRANT, PolicyState, policy_state
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def record_consent(
         granted=granted,
         source=source,
         wording=wording or DEFAULT_WORDING[Purpose(purpose)],
-        policy_version=policy_version or settings.ATTUNE_POLICY_VERSION,
+        policy_version=policy_version or policy_state().current,
         created_at=timezone.now(),
     )
     logger.info(
@@ -57,34 +59,42 @@ def record_consent(
 
 
 def current_consents(user: User) -> dict[str, bool]:
-    """Return the latest state of every purpose; never-asked counts as no."""
-    state = dict.fromkeys(Purpose.values, False)
-    if not user or not user.is_authenticated:
-        return state
+    """Return whether each purpose is allowed now, as has_consent decides it.
 
-    seen: set[str] = set()
-    events = ConsentEvent.objects.filter(user_id=user.pk).order_by(
-        "purpose", "-created_at", "-id"
-    )
-    for purpose, granted in events.values_list("purpose", "granted"):
-        if purpose not in seen:
-            seen.add(purpose)
-            state[purpose] = granted
-    return state
+    A purpose never asked about counts as not allowed.
+    """
+    if not user or not user.is_authenticated:
+        return dict.fromkeys(Purpose.values, False)
+    return {entry.purpose: entry.effective for entry in consent_overview(user)}
 
 
 def has_consent(user: User | None, purpose: str) -> bool:
-    """Return whether the user's latest event for the purpose is a grant."""
+    """Return whether the user's latest event for the purpose is a grant.
+
+    For e-mail the grant must also be up to date with the policy, because
+    an outdated e-mail grant stops counting (see accounts.policy).
+    """
     if user is None or not user.is_authenticated:
         return False
 
     latest = (
         ConsentEvent.objects.filter(user_id=user.pk, purpose=purpose)
         .order_by("-created_at", "-id")
-        .values_list("granted", flat=True)
+        .values_list("granted", "policy_version")
         .first()
     )
-    return bool(latest)
+    if latest is None or not latest[0]:
+        return False
+    if purpose not in REQUIRES_CURRENT_GRANT:
+        return True  # saves reading the policy versions on every request
+    return policy_state().is_current_grant(latest[1])
+
+
+def grant_counts(purpose: str, policy_version: str, state: PolicyState) -> bool:
+    """Return whether a grant under policy_version allows the purpose now."""
+    if purpose not in REQUIRES_CURRENT_GRANT:
+        return True
+    return state.is_current_grant(policy_version)
 
 
 def users_with_consent(purpose: str, user_ids: Iterable[int] | None = None) -> set[int]:
@@ -93,13 +103,120 @@ def users_with_consent(purpose: str, user_ids: Iterable[int] | None = None) -> s
     if user_ids is not None:
         events = events.filter(user_id__in=list(user_ids))
 
+    state = policy_state()
     latest: dict[int, bool] = {}
     rows = events.order_by("user_id", "created_at", "id").values_list(
-        "user_id", "granted"
+        "user_id", "granted", "policy_version"
     )
-    for user_id, granted in rows.iterator(chunk_size=10_000):
-        latest[user_id] = granted
+    for user_id, granted, version in rows.iterator(chunk_size=10_000):
+        latest[user_id] = granted and grant_counts(purpose, version, state)
     return {user_id for user_id, granted in latest.items() if granted}
+
+
+@dataclass(frozen=True)
+class PurposeState:
+    """A user's latest decision on one purpose, as shown on the privacy page."""
+
+    purpose: str
+    label: str
+    wording: str
+    granted: bool
+    decided: bool
+    policy_version: str | None
+    recorded_at: datetime | None
+    # A grant recorded under a policy version that has since been replaced
+    # by one requiring re-consent.
+    outdated: bool
+    # Whether the grant allows the purpose right now (see grant_counts).
+    effective: bool
+
+
+def consent_overview(
+    user: User | None, state: PolicyState | None = None
+) -> list[PurposeState]:
+    """Return the latest decision on every purpose, in Purpose order.
+
+    With no saved user, as on the sign-up page, every purpose is undecided.
+    """
+    state = state or policy_state()
+    latest: dict[str, ConsentEvent] = {}
+    events = ConsentEvent.objects.none()
+    if user is not None and user.pk is not None:
+        events = ConsentEvent.objects.filter(user_id=user.pk)
+    for event in events.order_by("purpose", "-created_at", "-id"):
+        latest.setdefault(event.purpose, event)
+
+    overview = []
+    for purpose in Purpose:
+        event = latest.get(purpose.value)
+        granted = bool(event and event.granted)
+        outdated = granted and not state.is_current_grant(event.policy_version)
+        overview.append(
+            PurposeState(
+                purpose=purpose.value,
+                label=str(purpose.label),
+                wording=DEFAULT_WORDING[purpose],
+                granted=granted,
+                decided=event is not None,
+                policy_version=event.policy_version if event else None,
+                recorded_at=event.created_at if event else None,
+                outdated=outdated,
+                effective=granted
+                and grant_counts(purpose, event.policy_version, state),
+            )
+        )
+    return overview
+
+
+def needs_reconsent(user: User) -> list[str]:
+    """Return the purposes the user granted under an outdated policy version."""
+    return [entry.purpose for entry in consent_overview(user) if entry.outdated]
+
+
+@transaction.atomic
+def update_consents(
+    user: User,
+    decisions: Mapping[str, bool],
+    source: str,
+    *,
+    policy_version: str | None = None,
+) -> list[ConsentEvent]:
+    """Record an event for each purpose that is undecided, changed or outdated.
+
+    policy_version is the version the user was shown; a ValueError names it
+    when a newer one was published meanwhile, so that no one agrees to a
+    text they were not shown. A grant that is already up to date records
+    nothing, so saving the page twice does not grow the log.
+    """
+    unknown = sorted(set(decisions) - set(Purpose.values))
+    if unknown:
+        raise ValueError(f"Unknown consent purposes {unknown}: use {Purpose.values}.")
+    state = policy_state()
+    if policy_version is not None and policy_version != state.current:
+        raise ValueError(
+            f"Policy version {policy_version} is no longer current; "
+            f"review version {state.current} and decide again."
+        )
+
+    recorded = []
+    for entry in consent_overview(user, state):
+        if entry.purpose not in decisions:
+            continue
+        requested = bool(decisions[entry.purpose])
+        unchanged = entry.decided and entry.granted == requested
+        if unchanged and not (requested and entry.outdated):
+            continue
+        recorded.append(
+            record_consent(
+                user,
+                entry.purpose,
+                requested,
+                source,
+                wording=entry.wording,
+                policy_version=state.current,
+            )
+        )
+    return recorded
 
 
 @transaction.atomic
@@ -110,6 +227,7 @@ def grant_imported_consents(user_ids: Iterable[int], purpose: str, wording: str)
     import never overrides a withdrawal.
     """
     ids = list(user_ids)
+    policy_version = policy_state().current
     already = set(
         ConsentEvent.objects.filter(purpose=purpose, user_id__in=ids).values_list(
             "user_id", flat=True
@@ -123,7 +241,7 @@ def grant_imported_consents(user_ids: Iterable[int], purpose: str, wording: str)
             granted=True,
             source=ConsentSource.IMPORT,
             wording=wording,
-            policy_version=settings.ATTUNE_POLICY_VERSION,
+            policy_version=policy_version,
             created_at=now,
         )
         for user_id in ids

@@ -111,3 +111,84 @@ class ConsentEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError(f"Consent event {self.pk} is append-only.")
+
+
+class PolicyVersionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__isnull=False)
+
+
+class PolicyVersion(models.Model):
+    """A version of the privacy policy; drafts have no published_at yet.
+
+    Consent events store the version string that was current when they were
+    recorded. Publishing a version with requires_reconsent makes every grant
+    recorded under an earlier version outdated (see accounts.policy).
+    """
+
+    version = models.CharField(max_length=32, unique=True)
+    summary = models.TextField(
+        blank=True, default="", help_text="What changed, shown to users."
+    )
+    requires_reconsent = models.BooleanField(
+        default=True,
+        help_text="Ask users who granted under an earlier version to decide "
+        "again. Leave unticked for corrections that change no purpose.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = PolicyVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        permissions = [("publish_policyversion", "Can publish a policy version")]
+
+    def __str__(self) -> str:
+        state = "published" if self.published_at else "draft"
+        return f"policy {self.version} ({state})"
+
+
+class ErasureActor(models.TextChoices):
+    SELF = "self", "the user"
+    STAFF = "staff", "staff"
+
+
+class ErasureRecord(models.Model):
+    """Audit record of one erasure, without personal data.
+
+    reference is an HMAC of the erased account's id and join time under the
+    SECRET_KEY: it cannot be turned back into the id, and the user receives
+    it as a receipt. counts maps each personal-data section to the number
+    of rows removed or anonymized.
+    """
+
+    reference = models.CharField(max_length=64, unique=True)
+    counts = models.JSONField(default=dict)
+    requested_by = models.CharField(max_length=16, choices=ErasureActor.choices)
+    # The staff member who ran it; empty when users erased themselves.
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("export_personal_data", "Can export a user's personal data"),
+            ("erase_personal_data", "Can erase a user's personal data"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure {self.reference[:12]}"

@@ -11,6 +11,7 @@ TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
 DATABASE_SCHEMES = {"mysql", "mysql2", "mariadb", "sqlite"}
 BROKER_SCHEMES = {"redis", "rediss", "memory"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -72,11 +73,18 @@ def database_from_env(name: str, sqlite_path: Path) -> dict:
             "OPTIONS": {"timeout": 20},
         }
 
-    scheme = urlsplit(url).scheme
+    parts = urlsplit(url)
+    scheme = parts.scheme
     if scheme not in DATABASE_SCHEMES:
         raise ImproperlyConfigured(
             f"{name} has the scheme {scheme!r}; Attune supports "
             "mysql://user:password@host:3306/name or sqlite:///path/to/file."
+        )
+    check_port(name, parts)
+    if scheme == "sqlite" and parts.path in {"", "/", "/:memory:"}:
+        raise ImproperlyConfigured(
+            f"{name} names no SQLite file, and an in-memory database would be "
+            "empty for every command: use sqlite:////absolute/path/attune.sqlite3."
         )
     if scheme in {"mysql2", "mariadb"}:
         url = "mysql" + url[len(scheme) :]
@@ -102,24 +110,65 @@ def database_from_env(name: str, sqlite_path: Path) -> dict:
     return config
 
 
+def check_port(name: str, parts) -> None:
+    try:
+        parts.port  # noqa: B018 - reading it validates the number
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} has an invalid port in {parts.netloc!r}: use a number "
+            "from 1 to 65535, as in 127.0.0.1:3306."
+        ) from None
+
+
 def broker_from_env(name: str) -> str:
     """Return the Celery broker URL, or an empty string to run tasks in process."""
+    return redis_url_from_env(
+        name, BROKER_SCHEMES, "or leave it unset to run tasks in process"
+    )
+
+
+def redis_url_from_env(name: str, schemes: set[str], unset_hint: str) -> str:
     url = env_str(name)
     if not url:
         return ""
 
-    scheme = urlsplit(url).scheme
-    if scheme not in BROKER_SCHEMES:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
         raise ImproperlyConfigured(
-            f"{name} has the scheme {scheme!r}; use a Redis URL such as "
-            "redis://127.0.0.1:6379/0, or leave it unset to run tasks in process."
+            f"{name} has the scheme {parts.scheme!r}; use a Redis URL such as "
+            f"redis://127.0.0.1:6379/0, {unset_hint}."
         )
+    check_port(name, parts)
     return url
 
 
+def cache_url_from_env(name: str) -> str:
+    """Return a Redis URL for Django's cache, or an empty string for memory."""
+    return redis_url_from_env(
+        name, {"redis", "rediss"}, "or leave it unset for an in-process cache"
+    )
+
+
+def log_level_from_env(name: str, default: str = "INFO") -> str:
+    level = env_str(name).upper() or default
+    if level not in LOG_LEVELS:
+        raise ImproperlyConfigured(
+            f"{name}={level!r} is not a log level: use one of {', '.join(LOG_LEVELS)}."
+        )
+    return level
+
+
 def directory_from_env(name: str, default: Path) -> Path:
+    """Return the folder the variable names, creating it when missing."""
     raw = env_str(name)
     path = Path(raw).expanduser() if raw else default
     if path.exists() and not path.is_dir():
         raise ImproperlyConfigured(f"{name}={str(path)!r} exists and is not a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"{name}={str(path)!r} cannot be created ({error.strerror}): point "
+            "it at a writable folder."
+        ) from None
     return path

@@ -14,6 +14,7 @@ class MyRecommendationsView(APIView):
     """Top-n recommendations for the signed-in user."""
 
     permission_classes = [IsAuthenticated]
+    throttle_scope = "recommendations"
 
     @extend_schema(
         parameters=[RecommendationQuerySerializer],

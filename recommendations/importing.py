@@ -21,7 +21,7 @@ from recommendations.models import Interaction, InteractionKind
 from recommendations.movielens import ImportDataError, MovieLensFrames
 
 logger = logging.getLogger(__name__)
-PREFIX = "movielens"
+DEFAULT_NAMESPACE = "movielens"
 BATCH_SIZE = 5_000  # interactions per INSERT: about 1 MB of SQL on MariaDB
 IMPORT_WORDING = (
     "MovieLens research data set: participants agreed that their ratings be "
@@ -54,13 +54,24 @@ class ImportSummary:
         ]
 
 
-def import_frames(frames: MovieLensFrames, progress: bool = True) -> ImportSummary:
+def import_frames(
+    frames: MovieLensFrames,
+    namespace: str = DEFAULT_NAMESPACE,
+    progress: bool = True,
+) -> ImportSummary:
+    """Store the frames; ids become external ids such as "movielens:242".
+
+    The namespace keeps data sets apart: MovieLens 100K and ml-latest both
+    number their movies from 1, so importing both needs two namespaces.
+    """
     summary = ImportSummary(source=frames.source)
     with transaction.atomic():
         categories = import_categories(frames.items, summary)
-        item_ids = import_items(frames.items, categories, summary)
-        user_ids = import_users(frames, summary)
-        import_interactions(frames.ratings, user_ids, item_ids, summary, progress)
+        item_ids = import_items(frames, namespace, categories, summary)
+        user_ids = import_users(frames, namespace, summary)
+        import_interactions(
+            frames.ratings, namespace, user_ids, item_ids, summary, progress
+        )
         summary.consents_recorded = grant_imported_consents(
             user_ids.values(), Purpose.PERSONALIZATION, IMPORT_WORDING
         )
@@ -94,15 +105,21 @@ def import_categories(items: pd.DataFrame, summary: ImportSummary) -> dict[str, 
 
 
 def import_items(
-    items: pd.DataFrame, categories: dict[str, int], summary: ImportSummary
+    frames: MovieLensFrames,
+    namespace: str,
+    categories: dict[str, int],
+    summary: ImportSummary,
 ) -> dict[str, int]:
     """Create a product per movie; return the item id of every movie id."""
-    external = {f"{PREFIX}:{movie_id}": movie_id for movie_id in items["item_id"]}
-    existing = set(
+    items = frames.items
+    external = {f"{namespace}:{movie_id}": movie_id for movie_id in items["item_id"]}
+    stored_titles = dict(
         Item.objects.filter(external_id__in=external).values_list(
-            "external_id", flat=True
+            "external_id", "title"
         )
     )
+    check_same_titles(frames, namespace, stored_titles)
+    existing = set(stored_titles)
     new_rows = items[[key not in existing for key in external]]
     Item.objects.bulk_create(
         [
@@ -110,7 +127,7 @@ def import_items(
                 kind=ItemKind.PRODUCT,
                 title=row.title[:255],
                 url=row.url[:500],
-                external_id=f"{PREFIX}:{row.item_id}",
+                external_id=f"{namespace}:{row.item_id}",
             )
             for row in new_rows.itertuples()
         ],
@@ -142,7 +159,28 @@ def import_items(
     return item_ids
 
 
-def import_users(frames: MovieLensFrames, summary: ImportSummary) -> dict[str, int]:
+def check_same_titles(
+    frames: MovieLensFrames, namespace: str, stored: dict[str, str]
+) -> None:
+    """Raise when a stored item id now carries another title.
+
+    That happens when a different data set reuses the ids, and without this
+    check its ratings would land on the wrong movies.
+    """
+    for row in frames.items.itertuples():
+        title = stored.get(f"{namespace}:{row.item_id}")
+        if title is not None and title != row.title[:255]:
+            raise ImportDataError(
+                f"{frames.items_file} line {row.line}: item {row.item_id} is "
+                f"{row.title!r} but {namespace}:{row.item_id} is stored as "
+                f"{title!r}. If this is another data set, import it with "
+                "--namespace and a name of its own."
+            )
+
+
+def import_users(
+    frames: MovieLensFrames, namespace: str, summary: ImportSummary
+) -> dict[str, int]:
     """Create a user and profile per MovieLens user; return their ids."""
     if frames.users is not None:
         users = frames.users
@@ -152,14 +190,14 @@ def import_users(frames: MovieLensFrames, summary: ImportSummary) -> dict[str, i
         users["occupation"] = ""
         users["postcode"] = ""
 
-    external = {f"{PREFIX}:{user_id}": user_id for user_id in users["user_id"]}
+    external = {f"{namespace}:{user_id}": user_id for user_id in users["user_id"]}
     existing = set(
         User.objects.filter(external_id__in=external).values_list(
             "external_id", flat=True
         )
     )
     new_rows = users[[key not in existing for key in external]]
-    usernames = {f"{PREFIX}-{user_id}" for user_id in new_rows["user_id"]}
+    usernames = {f"{namespace}-{user_id}" for user_id in new_rows["user_id"]}
     taken = list(
         User.objects.filter(username__in=usernames).values_list("username", flat=True)
     )
@@ -173,8 +211,8 @@ def import_users(frames: MovieLensFrames, summary: ImportSummary) -> dict[str, i
     User.objects.bulk_create(
         [
             User(
-                username=f"{PREFIX}-{row.user_id}",
-                external_id=f"{PREFIX}:{row.user_id}",
+                username=f"{namespace}-{row.user_id}",
+                external_id=f"{namespace}:{row.user_id}",
                 password=unusable,
             )
             for row in new_rows.itertuples()
@@ -205,13 +243,14 @@ def import_users(frames: MovieLensFrames, summary: ImportSummary) -> dict[str, i
 
 def import_interactions(
     ratings: pd.DataFrame,
+    namespace: str,
     user_ids: dict[str, int],
     item_ids: dict[str, int],
     summary: ImportSummary,
     progress: bool,
 ) -> None:
     event_ids = (
-        PREFIX
+        namespace
         + ":"
         + ratings["user_id"]
         + ":"
@@ -220,7 +259,7 @@ def import_interactions(
         + ratings["timestamp"].astype(str)
     )
     existing = set(
-        Interaction.objects.filter(event_id__startswith=f"{PREFIX}:").values_list(
+        Interaction.objects.filter(event_id__startswith=f"{namespace}:").values_list(
             "event_id", flat=True
         )
     )

@@ -84,8 +84,9 @@ class ModelVersion(models.Model):
 class UserRecommendations(models.Model):
     """A user's precomputed top list from one model version.
 
-    entries holds [item_id, score, reason] triples best first; the serving
-    function still drops items seen since computed_at and applies filters.
+    entries contains [item id, score, id of the seen item behind it or null]
+    triples, best first. The serving function still drops items seen since
+    computed_at and applies the type and category filters.
     """
 
     user = models.OneToOneField(

@@ -17,6 +17,8 @@ raises ImportDataError naming the file, the line and the value.
 """
 
 import importlib.metadata
+import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,18 @@ class MovieLensFrames:
     ratings_file: str
 
 
-def read_source(path: Path | None) -> MovieLensFrames:
+@dataclass(frozen=True)
+class Limits:
+    """Accepted ranges; values outside them are rejected with their line."""
+
+    min_rating: float = 0.0
+    max_rating: float = 5.0
+    max_age: int = 150
+    # Seconds a timestamp may lie ahead of now, for clocks that drift.
+    future_tolerance: int = 86_400
+
+
+def read_source(path: Path | None, limits: Limits | None = None) -> MovieLensFrames:
     """Read the bundled parquet files, an ml-100k folder or a CSV folder."""
     if path is None:
         frames = read_wheel()
@@ -69,11 +82,14 @@ def read_source(path: Path | None) -> MovieLensFrames:
             )
         if not path.is_dir():
             raise ImportDataError(f"{path} is not a folder of MovieLens files.")
-        if (path / "u.data").exists() or (path / "u.item").exists():
-            frames = read_grouplens(path)
-        else:
-            frames = read_csv_folder(path)
-    validate(frames)
+        grouplens = (path / "u.data").exists() or (path / "u.item").exists()
+        if grouplens and (path / "ratings.csv").exists():
+            raise ImportDataError(
+                f"{path} contains both u.data and ratings.csv: move one format "
+                "to a folder of its own and import that folder."
+            )
+        frames = read_grouplens(path) if grouplens else read_csv_folder(path)
+    validate(frames, limits or Limits())
     return frames
 
 
@@ -99,7 +115,9 @@ def read_wheel() -> MovieLensFrames:
     return MovieLensFrames(
         source=f"MovieLens 100K from the {WHEEL} wheel",
         users=normalize_users(users, str(paths["users"]), first_line=1),
-        items=normalize_100k_items(items, str(paths["items"]), first_line=1),
+        items=normalize_100k_items(
+            items, str(paths["items"]), first_line=1, genres=GENRES_100K
+        ),
         ratings=normalize_ratings(ratings, str(paths["data"]), first_line=1),
         users_file=str(paths["users"]),
         items_file=str(paths["items"]),
@@ -122,7 +140,7 @@ def read_grouplens(folder: Path) -> MovieLensFrames:
         names=["user_id", "age", "gender", "occupation", "zip_code"],
     )
     items = read_table(
-        files["u.item"], sep="|", names=ITEM_COLUMNS_100K + genres, encoding="latin-1"
+        files["u.item"], sep="|", names=ITEM_COLUMNS_100K + genres, encoding=None
     )
     ratings = read_table(
         files["u.data"], sep="\t", names=["user_id", "movie_id", "rating", "timestamp"]
@@ -130,7 +148,9 @@ def read_grouplens(folder: Path) -> MovieLensFrames:
     return MovieLensFrames(
         source=f"GroupLens ml-100k folder {folder}",
         users=normalize_users(users, str(files["u.user"]), first_line=1),
-        items=normalize_100k_items(items, str(files["u.item"]), first_line=1),
+        items=normalize_100k_items(
+            items, str(files["u.item"]), first_line=1, genres=genres
+        ),
         ratings=normalize_ratings(ratings, str(files["u.data"]), first_line=1),
         users_file=str(files["u.user"]),
         items_file=str(files["u.item"]),
@@ -141,7 +161,7 @@ def read_grouplens(folder: Path) -> MovieLensFrames:
 def read_genre_names(path: Path) -> list[str]:
     if not path.exists():
         return GENRES_100K
-    lines = path.read_text(encoding="latin-1").splitlines()
+    lines = decode(path).splitlines()
     names = [line.split("|")[0] for line in lines if line.strip()]
     return names or GENRES_100K
 
@@ -229,22 +249,57 @@ def first_existing(folder: Path, names: list[str]) -> Path | None:
     return None
 
 
-def read_table(path: Path, *, sep: str, names=None, encoding="utf-8") -> pd.DataFrame:
+def decode(path: Path) -> str:
+    """Return the file's text, read as UTF-8 or else as Latin-1.
+
+    GroupLens ships ml-100k in Latin-1, while files that users edit are
+    usually UTF-8; a Latin-1 file is seldom also valid UTF-8, so trying
+    UTF-8 first tells them apart.
+    """
+    raw = path.read_bytes()
     try:
-        return pd.read_csv(
-            path,
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_table(
+    path: Path, *, sep: str, names=None, encoding: str | None = "utf-8-sig"
+) -> pd.DataFrame:
+    """Read a delimited file as text columns; encoding None means detect it."""
+    if encoding is None:
+        source = io.StringIO(decode(path))
+    else:
+        try:
+            source = io.StringIO(path.read_bytes().decode(encoding))
+        except UnicodeDecodeError as error:
+            line = path.read_bytes()[: error.start].count(b"\n") + 1
+            raise ImportDataError(
+                f"{path} line {line} is not valid {encoding} text: save the "
+                "file as UTF-8."
+            ) from None
+    try:
+        frame = pd.read_csv(
+            source,
             sep=sep,
             names=names,
             header=None if names else "infer",
             dtype=str,
             keep_default_na=False,
-            encoding=encoding,
             index_col=False,
+            skipinitialspace=True,
         )
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise ImportDataError(f"{path} could not be parsed: {error}") from error
+    except pd.errors.ParserError as error:
+        detail = " ".join(str(error).split())
+        raise ImportDataError(
+            f"{path} could not be parsed ({detail}): every line needs the same "
+            f"number of {sep!r}-separated fields."
+        ) from error
     except pd.errors.EmptyDataError:
-        raise ImportDataError(f"{path} is empty.") from None
+        raise ImportDataError(f"{path} is empty: it needs at least one row.") from None
+    if frame.empty:
+        raise ImportDataError(f"{path} has no data rows: it needs at least one row.")
+    return frame.apply(lambda column: column.str.strip())
 
 
 def require_columns(frame: pd.DataFrame, columns: list[str], path) -> None:
@@ -273,10 +328,10 @@ def normalize_users(frame: pd.DataFrame, path: str, first_line: int) -> pd.DataF
 
 
 def normalize_100k_items(
-    frame: pd.DataFrame, path: str, first_line: int
+    frame: pd.DataFrame, path: str, first_line: int, genres: list[str]
 ) -> pd.DataFrame:
     require_columns(frame, ["movie_id", "movie_title"], path)
-    genre_columns = [column for column in frame.columns if column in GENRES_100K]
+    genre_columns = [column for column in frame.columns if column in genres]
     flags = frame[genre_columns].astype(str).eq("1").to_numpy()
     genres = [
         [genre for genre, flag in zip(genre_columns, row, strict=True) if flag]
@@ -314,27 +369,45 @@ def normalize_ratings(frame: pd.DataFrame, path: str, first_line: int) -> pd.Dat
     )
 
 
-def validate(frames: MovieLensFrames) -> None:
+def validate(frames: MovieLensFrames, limits: Limits = Limits()) -> None:
     """Convert numeric columns in place and raise on the first invalid value."""
     ratings = frames.ratings
     for column in ("user_id", "item_id"):
         check_ids(ratings, column, frames.ratings_file)
     ratings["rating"] = to_number(ratings, "rating", frames.ratings_file, float)
+    check_range(
+        ratings, "rating", limits.min_rating, limits.max_rating, frames.ratings_file
+    )
     ratings["timestamp"] = to_number(ratings, "timestamp", frames.ratings_file, int)
+    latest = int(time.time()) + limits.future_tolerance
+    check_range(ratings, "timestamp", 0, latest, frames.ratings_file)
+    check_unique(ratings, ["user_id", "item_id", "timestamp"], frames.ratings_file)
 
     check_ids(frames.items, "item_id", frames.items_file)
-    check_unique(frames.items, "item_id", frames.items_file)
+    check_unique(frames.items, ["item_id"], frames.items_file)
     known_items = set(frames.items["item_id"])
     check_known(ratings, "item_id", known_items, frames.ratings_file, frames.items_file)
 
     if frames.users is not None:
         users = frames.users
         check_ids(users, "user_id", frames.users_file)
-        check_unique(users, "user_id", frames.users_file)
+        check_unique(users, ["user_id"], frames.users_file)
         users["age"] = to_number(users, "age", frames.users_file, int, optional=True)
+        check_range(users, "age", 0, limits.max_age, frames.users_file)
         known_users = set(users["user_id"])
         check_known(
             ratings, "user_id", known_users, frames.ratings_file, frames.users_file
+        )
+
+
+def check_range(frame, column: str, low, high, path: str) -> None:
+    values = frame[column]
+    bad = first_bad(frame, values.notna() & ((values < low) | (values > high)))
+    if bad:
+        line, position = bad
+        raise ImportDataError(
+            f"{path} line {line}: {column} {values.iloc[position]} is outside "
+            f"the accepted range {low} to {high}; fix or remove that line."
         )
 
 
@@ -348,22 +421,24 @@ def first_bad(frame: pd.DataFrame, mask) -> tuple[int, int] | None:
 
 def check_ids(frame: pd.DataFrame, column: str, path: str) -> None:
     values = frame[column]
-    bad = first_bad(frame, ~values.str.fullmatch(r"[0-9]+"))
+    # Up to 18 digits keeps ids inside a 64-bit integer and the id columns.
+    bad = first_bad(frame, ~values.str.fullmatch(r"[0-9]{1,18}"))
     if bad:
         line, position = bad
         raise ImportDataError(
             f"{path} line {line}: {column} {values.iloc[position]!r} is not a "
-            "whole number; fix or remove that line."
+            "whole number of at most 18 digits; fix or remove that line."
         )
 
 
-def check_unique(frame: pd.DataFrame, column: str, path: str) -> None:
-    bad = first_bad(frame, frame[column].duplicated())
+def check_unique(frame: pd.DataFrame, columns: list[str], path: str) -> None:
+    bad = first_bad(frame, frame.duplicated(subset=columns))
     if bad:
         line, position = bad
+        row = frame.iloc[position]
+        value = ", ".join(f"{column} {row[column]!r}" for column in columns)
         raise ImportDataError(
-            f"{path} line {line}: {column} {frame[column].iloc[position]!r} "
-            "appears twice; keep one line per id."
+            f"{path} line {line}: {value} appears twice; keep one line for it."
         )
 
 
@@ -384,6 +459,7 @@ def to_number(frame, column: str, path: str, kind, optional: bool = False):
     invalid |= ~np.isfinite(values.fillna(0))
     if kind is int:
         invalid |= values.notna() & (values != values.round())
+        invalid |= values.abs() >= 2**62
     bad = first_bad(frame, invalid)
     if bad:
         line, position = bad

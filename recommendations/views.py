@@ -8,6 +8,6 @@ PAGE_SIZE = 10
 
 @login_required
 def for_you(request):
-    """The signed-in user's personalized page."""
+    """Render the signed-in user's personalized page."""
     result = recommend(request.user, PAGE_SIZE)
     return render(request, "recommendations/for_you.html", {"result": result})

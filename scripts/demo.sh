@@ -20,4 +20,5 @@ echo "Attune is serving http://127.0.0.1:8000/for-you/"
 echo "$login"
 echo "API: http://127.0.0.1:8000/api/v1/me/recommendations/?n=10 (docs at /api/docs/)"
 echo
-exec "${manage[@]}" runserver --noreload 127.0.0.1:8000
+# --insecure serves the admin's static files although DEBUG is off.
+exec "${manage[@]}" runserver --noreload --insecure 127.0.0.1:8000

@@ -226,3 +226,168 @@ def test_failure_while_writing_rolls_back(slice_copy, monkeypatch):
     import_fails(slice_copy, "simulated failure")
 
     assert table_counts() == dict.fromkeys(table_counts(), 0)
+
+
+def write_latest_layout(folder: Path) -> None:
+    """Write a two-line ml-latest style data set whose movie 2 is Jumanji."""
+    folder.mkdir()
+    (folder / "movies.csv").write_text(
+        "movieId,title,genres\n2,Jumanji (1995),Adventure|Children|Fantasy\n"
+    )
+    (folder / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,2,4.5,964982703\n"
+    )
+
+
+@pytest.mark.django_db
+def test_other_data_set_with_same_ids_is_rejected(tmp_path):
+    call_command("import_movielens", str(SLICE_DIR), "--no-progress")
+    write_latest_layout(tmp_path / "latest")
+    before = table_counts()
+
+    import_fails(
+        tmp_path / "latest",
+        "movies.csv line 2",
+        "'Jumanji (1995)'",
+        "'GoldenEye (1995)'",
+        "--namespace",
+    )
+    assert table_counts() == before
+
+
+@pytest.mark.django_db
+def test_namespace_keeps_data_sets_apart(tmp_path):
+    call_command("import_movielens", str(SLICE_DIR), "--no-progress")
+    write_latest_layout(tmp_path / "latest")
+
+    call_command(
+        "import_movielens",
+        str(tmp_path / "latest"),
+        "--namespace",
+        "ml-latest",
+        "--no-progress",
+    )
+
+    jumanji = Item.objects.get(external_id="ml-latest:2")
+    assert jumanji.title == "Jumanji (1995)"
+    assert Item.objects.get(external_id="movielens:2").title == "GoldenEye (1995)"
+    assert Interaction.objects.filter(item=jumanji).count() == 1
+
+
+@pytest.mark.django_db
+def test_invalid_namespace_is_rejected():
+    with pytest.raises(CommandError, match="--namespace 'Bad Name' is invalid"):
+        call_command("import_movielens", "--namespace", "Bad Name")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("file", "line", "text", "fragments"),
+    [
+        ("u.data", 2, None, ["u.data line", "appears twice"]),
+        ("u.user", 3, "3|-5|M|writer|32067", ["u.user line 3", "age -5", "range"]),
+        (
+            "u.data",
+            7,
+            "1\t1\t4\t99999999999999999999",
+            ["u.data line 7", "timestamp '99999999999999999999'"],
+        ),
+        ("u.data", 8, "1\t1\t4\t99999999999", ["u.data line 8", "timestamp"]),
+        ("u.data", 9, "1\t1\t1e308\t874965758", ["u.data line 9", "rating"]),
+        ("u.data", 10, "1\t1\t-3\t874965758", ["u.data line 10", "rating -3.0"]),
+        ("u.data", 11, "1\t1\t4\t-5", ["u.data line 11", "timestamp -5"]),
+        (
+            "u.data",
+            12,
+            "1" * 30 + "\t1\t4\t874965758",
+            ["u.data line 12", "at most 18 digits"],
+        ),
+        ("u.data", 13, "1\t1\t4\t874965758\textra", ["u.data", "same number"]),
+    ],
+)
+def test_out_of_range_values_are_rejected(slice_copy, file, line, text, fragments):
+    path = slice_copy / file
+    if text is None:
+        lines = path.read_text().splitlines()
+        text = lines[0]
+    replace_line(path, line, text)
+
+    import_fails(slice_copy, *fragments)
+    assert table_counts() == dict.fromkeys(table_counts(), 0)
+
+
+@pytest.mark.django_db
+def test_utf8_item_file_keeps_accents(slice_copy):
+    lines = (slice_copy / "u.item").read_text(encoding="latin-1").splitlines()
+    fields = lines[0].split("|")
+    fields[1] = "Amélie (2001)"
+    lines[0] = "|".join(fields)
+    (slice_copy / "u.item").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    call_command("import_movielens", str(slice_copy), "--no-progress")
+
+    assert Item.objects.filter(title="Amélie (2001)").exists()
+
+
+@pytest.mark.django_db
+def test_renamed_genre_in_genre_file_is_kept(slice_copy):
+    genres = (slice_copy / "u.genre").read_text().replace("Sci-Fi|", "Science Fiction|")
+    (slice_copy / "u.genre").write_text(genres)
+
+    call_command("import_movielens", str(slice_copy), "--no-progress")
+
+    assert Category.objects.filter(name="Science Fiction").exists()
+    assert Category.objects.get(name="Science Fiction").items.exists()
+
+
+@pytest.mark.django_db
+def test_folder_with_both_formats_is_rejected(slice_copy):
+    (slice_copy / "ratings.csv").write_text((CSV_DIR / "ratings.csv").read_text())
+
+    import_fails(slice_copy, "contains both u.data and ratings.csv")
+
+
+@pytest.mark.django_db
+def test_csv_fields_are_stripped(tmp_path):
+    (tmp_path / "movies.csv").write_text(
+        "movieId,title,genres\n1 , Toy Story (1995) , Animation|Comedy \n"
+    )
+    (tmp_path / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4,874965758\n"
+    )
+
+    call_command("import_movielens", str(tmp_path), "--no-progress")
+
+    item = Item.objects.get()
+    assert item.title == "Toy Story (1995)"
+    assert set(item.categories.values_list("name", flat=True)) == {
+        "Animation",
+        "Comedy",
+    }
+
+
+@pytest.mark.django_db
+def test_empty_ratings_file_is_rejected(slice_copy):
+    (slice_copy / "u.data").write_text("")
+
+    import_fails(slice_copy, "u.data has no data rows")
+
+
+@pytest.mark.django_db
+def test_header_only_ratings_csv_is_rejected(tmp_path):
+    (tmp_path / "movies.csv").write_text((CSV_DIR / "movies.csv").read_text())
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n")
+
+    import_fails(tmp_path, "ratings.csv has no data rows")
+
+
+@pytest.mark.django_db
+def test_latin1_csv_names_line_and_fix(tmp_path):
+    (tmp_path / "movies.csv").write_bytes(
+        "movieId,title,genres\n1,Toy Story,Comedy\n2,Amélie,Comedy\n".encode("latin-1")
+    )
+    (tmp_path / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4,874965758\n"
+    )
+
+    import_fails(tmp_path, "movies.csv line 3 is not valid", "save the file as UTF-8")

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from config.env import (
     broker_from_env,
+    cache_url_from_env,
     database_from_env,
     directory_from_env,
     env_bool,
     env_int,
     env_list,
     env_str,
+    log_level_from_env,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -53,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.ReconsentMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -73,7 +76,6 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": database_from_env("DATABASE_URL", VAR_DIR / "attune.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -100,7 +102,7 @@ CACHES = {
         "LOCATION": "attune",
     }
 }
-REDIS_CACHE_URL = env_str("REDIS_CACHE_URL")
+REDIS_CACHE_URL = cache_url_from_env("REDIS_CACHE_URL")
 if REDIS_CACHE_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -109,8 +111,8 @@ if REDIS_CACHE_URL:
 
 # Celery: with no broker, tasks run eagerly in the calling process.
 CELERY_BROKER_URL = broker_from_env("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL or env_bool(
-    "CELERY_TASK_ALWAYS_EAGER", default=False
+CELERY_TASK_ALWAYS_EAGER = (
+    env_bool("CELERY_TASK_ALWAYS_EAGER", default=False) or not CELERY_BROKER_URL
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (CELERY_BROKER_URL or None)
@@ -138,6 +140,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Views opt in with throttle_scope; the rates below are per user (or per
+    # IP address when anonymous) and kept in the default cache.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "recommendations": env_str("ATTUNE_THROTTLE_RECOMMENDATIONS") or "120/min",
+        "export": env_str("ATTUNE_THROTTLE_EXPORT") or "10/hour",
+        "erase": env_str("ATTUNE_THROTTLE_ERASE") or "5/hour",
+        "test_send": env_str("ATTUNE_THROTTLE_TEST_SEND") or "20/hour",
+    },
+    # Clients cannot choose a page size with the default paginator, so this
+    # is also the cap.
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env_int("ATTUNE_API_PAGE_SIZE", 50, minimum=1),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Attune API",
@@ -158,6 +173,7 @@ ATTUNE_EASE_MAX_ITEMS = env_int("ATTUNE_EASE_MAX_ITEMS", 15_000, minimum=1)
 ATTUNE_DEMO_PASSWORD = env_str("ATTUNE_DEMO_PASSWORD") or "attune-demo"
 ATTUNE_POLICY_VERSION = env_str("ATTUNE_POLICY_VERSION") or "2026-01"
 
+ATTUNE_LOG_LEVEL = log_level_from_env("ATTUNE_LOG_LEVEL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -169,9 +185,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "accounts": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
-        "catalog": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
-        "recommendations": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
-        "campaigns": {"level": env_str("ATTUNE_LOG_LEVEL") or "INFO"},
+        "accounts": {"level": ATTUNE_LOG_LEVEL},
+        "catalog": {"level": ATTUNE_LOG_LEVEL},
+        "recommendations": {"level": ATTUNE_LOG_LEVEL},
+        "campaigns": {"level": ATTUNE_LOG_LEVEL},
     },
 }

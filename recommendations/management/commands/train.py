@@ -1,3 +1,5 @@
+from celery import chain
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from recommendations.algorithms import REGISTRY
@@ -26,9 +28,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, algorithm, queue, **options):
         if queue:
-            profiles = build_profiles_task.delay()
-            models = train_models_task.delay(algorithm)
-            self.stdout.write(f"Queued tasks {profiles.id} and {models.id}.")
+            if not settings.CELERY_BROKER_URL:
+                raise CommandError(
+                    "--queue needs a broker: set CELERY_BROKER_URL, as in "
+                    "redis://127.0.0.1:6379/0, or leave out --queue."
+                )
+            # Training waits for the profiles it reads, so the two run in order.
+            result = chain(
+                build_profiles_task.si(), train_models_task.si(algorithm)
+            ).apply_async()
+            self.stdout.write(f"Queued profile building and training as {result.id}.")
             return
 
         try:
