@@ -43,7 +43,7 @@ def train_models_task(algorithms: list[str] | None = None) -> list[int]:
     """
     from django.conf import settings
 
-    names = algorithms or ["popularity", "content", settings.ATTUNE_SERVING_ALGORITHM]
+    names = algorithms or ["popularity", settings.ATTUNE_SERVING_ALGORITHM]
     started = time.perf_counter()
     data = load_interaction_data()
     versions = [training.train(name, data=data) for name in names]
