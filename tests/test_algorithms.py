@@ -174,3 +174,12 @@ def test_ranker_uses_a_newly_registered_source():
         REGISTRY.pop("constant_for_test")
 
     assert ranker.source_names_ == ["ease", "constant_for_test"]
+
+
+def test_ranker_drops_a_source_whose_guard_rejects(settings):
+    settings.ATTUNE_EASE_MAX_ITEMS = 10
+
+    ranker = Ranker(sources=["ease", "item_knn"], candidates=5)
+    ranker.fit(synthetic_data())
+
+    assert ranker.source_names_ == ["item_knn"]

@@ -21,6 +21,7 @@ from recommendations.algorithms.base import (
     get_algorithm,
     register,
 )
+from recommendations.algorithms.ease import CatalogueTooLargeError
 from recommendations.algorithms.ranker_features import (
     ItemStatistics,
     candidate_features,
@@ -98,10 +99,20 @@ class Ranker(Recommender):
         return names
 
     def fit_sources(self, data: InteractionData) -> dict[str, Recommender]:
+        """Fit every source; drop one whose size guard rejects the data."""
         models = {}
         for name in self.source_names_:
             params = self.source_params.get(name, {})
-            models[name] = get_algorithm(name)(**params).fit(data)
+            try:
+                models[name] = get_algorithm(name)(**params).fit(data)
+            except CatalogueTooLargeError as error:
+                logger.warning("Ranker drops source %s: %s", name, error)
+        if not models:
+            raise ValueError(
+                f"Every ranker source ({', '.join(self.source_names_)}) rejected "
+                "the data: add a source without a size limit, such as als."
+            )
+        self.source_names_ = list(models)
         return models
 
     def fit(self, data: InteractionData) -> Self:
