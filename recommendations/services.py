@@ -150,20 +150,27 @@ def personal_candidates(user, seen: set[int]) -> list[Candidate]:
     return on_demand_candidates(seen)
 
 
+def history_row(loaded, seen: set[int]) -> sparse.csr_matrix | None:
+    """Return the seen items as a 1 x n_items row of the model, or None."""
+    columns = loaded.item_positions(sorted(seen))
+    columns = columns[columns >= 0]
+    if not len(columns):
+        return None
+    return sparse.csr_matrix(
+        (np.ones(len(columns), np.float32), (np.zeros(len(columns)), columns)),
+        shape=(1, len(loaded.item_ids)),
+    )
+
+
 def on_demand_candidates(seen: set[int]) -> list[Candidate]:
     """Score a history the model was not trained on, such as a new user's."""
     loaded = registry.load_active(settings.ATTUNE_SERVING_ALGORITHM)
     if loaded is None:
         return []
 
-    columns = loaded.item_positions(sorted(seen))
-    columns = columns[columns >= 0]
-    if not len(columns):
+    history = history_row(loaded, seen)
+    if history is None:
         return []
-    history = sparse.csr_matrix(
-        (np.ones(len(columns), np.float32), (np.zeros(len(columns)), columns)),
-        shape=(1, len(loaded.item_ids)),
-    )
     items, scores = loaded.model.recommend(
         np.array([-1]), history, settings.ATTUNE_PRECOMPUTE_LENGTH
     )
@@ -202,14 +209,9 @@ def new_item_candidates(seen: set[int]) -> list[Candidate]:
     if loaded is None or not seen:
         return []
 
-    columns = loaded.item_positions(sorted(seen))
-    columns = columns[columns >= 0]
-    if not len(columns):
+    history = history_row(loaded, seen)
+    if history is None:
         return []
-    history = sparse.csr_matrix(
-        (np.ones(len(columns), np.float32), (np.zeros(len(columns)), columns)),
-        shape=(1, len(loaded.item_ids)),
-    )
     scores = np.asarray(loaded.model.score(np.array([-1]), history))[0]
     cold = ~known_popular_items(loaded.item_ids)
     scores = np.where(cold & (scores > 0), scores, -np.inf)

@@ -12,8 +12,12 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from recommendations.algorithms.base import Recommender, register
-from recommendations.algorithms.knn import ITEM_BLOCK, build_sparse, top_k_per_column
+from recommendations.algorithms.base import (
+    ItemWeightsExplainer,
+    Recommender,
+    register,
+)
+from recommendations.algorithms.knn import top_neighbours
 from recommendations.dataset import InteractionData
 
 
@@ -49,7 +53,7 @@ def category_token(name: str) -> str:
 
 
 @register
-class ContentTFIDF(Recommender):
+class ContentTFIDF(ItemWeightsExplainer, Recommender):
     """Score items by the TF-IDF cosine similarity to the items a user saw.
 
     similarity_ keeps, for each item, its `neighbours` most similar items
@@ -59,7 +63,7 @@ class ContentTFIDF(Recommender):
 
     name = "content"
 
-    def __init__(self, neighbours: int = 50, min_df: int = 1) -> None:
+    def __init__(self, neighbours: int = 200, min_df: int = 1) -> None:
         super().__init__(neighbours=neighbours, min_df=min_df)
         if neighbours < 1:
             raise ValueError(f"neighbours={neighbours} must be at least 1.")
@@ -69,16 +73,11 @@ class ContentTFIDF(Recommender):
     def fit(self, data: InteractionData) -> Self:
         documents = item_documents(data.item_features, data.n_items)
         vectors = self.vectorize(documents)
-        rows, cols, values = [], [], []
-        for start in range(0, data.n_items, ITEM_BLOCK):
-            block_cols = np.arange(start, min(start + ITEM_BLOCK, data.n_items))
-            block = (vectors @ vectors[block_cols].T).toarray()
-            block[block_cols, np.arange(len(block_cols))] = 0.0
-            top_rows, top_values = top_k_per_column(block, self.neighbours)
-            rows.append(top_rows.ravel())
-            cols.append(np.broadcast_to(block_cols, top_rows.shape).ravel())
-            values.append(top_values.ravel())
-        self.similarity_ = build_sparse(rows, cols, values, data.n_items)
+        self.similarity_ = top_neighbours(
+            lambda columns: (vectors @ vectors[columns].T).toarray(),
+            data.n_items,
+            self.neighbours,
+        )
         self.n_items_ = data.n_items
         return self
 
@@ -98,19 +97,8 @@ class ContentTFIDF(Recommender):
     def score(self, user_indices: np.ndarray, history: sparse.csr_matrix) -> np.ndarray:
         return (history.astype(np.float32) @ self.similarity_).toarray()
 
-    def explain(
-        self, history_row: sparse.csr_matrix, item_indices: np.ndarray
-    ) -> list[int | None]:
-        seen = history_row.indices
-        if not len(seen) or not len(item_indices):
-            return [None] * len(item_indices)
-
-        block = self.similarity_[seen][:, item_indices].toarray()
-        best = block.argmax(axis=0)
-        return [
-            int(seen[best[j]]) if block[best[j], j] > 0 else None
-            for j in range(len(item_indices))
-        ]
+    def item_weights(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.similarity_[seen][:, items].toarray()
 
     def get_state(self) -> dict[str, Any]:
         return {"similarity_": self.similarity_}

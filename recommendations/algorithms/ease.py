@@ -6,7 +6,11 @@ import numpy as np
 from django.conf import settings
 from scipy import sparse
 
-from recommendations.algorithms.base import Recommender, register
+from recommendations.algorithms.base import (
+    ItemWeightsExplainer,
+    Recommender,
+    register,
+)
 from recommendations.dataset import InteractionData
 
 
@@ -25,7 +29,7 @@ def ease_memory_bytes(n_items: int) -> int:
 
 
 @register
-class EASE(Recommender):
+class EASE(ItemWeightsExplainer, Recommender):
     """Score items with an item-item weight matrix learned in closed form.
 
     weights_ = I - P / diag(P) with P = (X^T X + l2 * I)^-1 and a zero
@@ -78,19 +82,8 @@ class EASE(Recommender):
     def score(self, user_indices: np.ndarray, history: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(history.astype(np.float32) @ self.weights_)
 
-    def explain(
-        self, history_row: sparse.csr_matrix, item_indices: np.ndarray
-    ) -> list[int | None]:
-        seen = history_row.indices
-        if not len(seen) or not len(item_indices):
-            return [None] * len(item_indices)
-
-        block = self.weights_[np.ix_(seen, item_indices)]
-        best = block.argmax(axis=0)
-        return [
-            int(seen[best[j]]) if block[best[j], j] > 0 else None
-            for j in range(len(item_indices))
-        ]
+    def item_weights(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.weights_[np.ix_(seen, items)]
 
     def get_state(self) -> dict[str, Any]:
         return {"weights_": self.weights_}

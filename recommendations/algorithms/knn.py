@@ -5,7 +5,11 @@ from typing import Any, Self
 import numpy as np
 from scipy import sparse
 
-from recommendations.algorithms.base import Recommender, register
+from recommendations.algorithms.base import (
+    ItemWeightsExplainer,
+    Recommender,
+    register,
+)
 from recommendations.dataset import InteractionData
 
 SIMILARITIES = ("cosine", "jaccard")
@@ -54,8 +58,23 @@ def top_k_per_column(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
     return rows, values
 
 
+class Neighbourhood(Recommender):
+    """Shared hyperparameters of the neighbourhood models."""
+
+    def __init__(
+        self, neighbours: int, shrinkage: float, similarity: str = "cosine"
+    ) -> None:
+        super().__init__(
+            neighbours=neighbours, shrinkage=shrinkage, similarity=similarity
+        )
+        check_knn_params(neighbours, shrinkage, similarity)
+        self.neighbours = neighbours
+        self.shrinkage = shrinkage
+        self.similarity = similarity
+
+
 @register
-class ItemKNN(Recommender):
+class ItemKNN(ItemWeightsExplainer, Neighbourhood):
     """Score items by their similarity to the items a user interacted with.
 
     similarity_ is an (n_items, n_items) CSR matrix whose column j keeps the
@@ -67,57 +86,34 @@ class ItemKNN(Recommender):
 
     name = "item_knn"
 
+    # Chosen on the validation split (benchmarks/tune.py).
     def __init__(
-        self,
-        neighbours: int = 200,
-        shrinkage: float = 50.0,
-        similarity: str = "cosine",
+        self, neighbours: int = 200, shrinkage: float = 50.0, similarity="cosine"
     ) -> None:
-        super().__init__(
-            neighbours=neighbours, shrinkage=shrinkage, similarity=similarity
-        )
-        check_knn_params(neighbours, shrinkage, similarity)
-        self.neighbours = neighbours
-        self.shrinkage = shrinkage
-        self.similarity = similarity
+        super().__init__(neighbours, shrinkage, similarity)
 
     def fit(self, data: InteractionData) -> Self:
         matrix = data.matrix.tocsc().astype(np.float32)
         support = np.asarray(matrix.sum(axis=0)).ravel()
         transposed = matrix.T.tocsr()
-        rows, cols, values = [], [], []
-        for start in range(0, data.n_items, ITEM_BLOCK):
-            block_cols = np.arange(start, min(start + ITEM_BLOCK, data.n_items))
-            counts = (transposed @ matrix[:, block_cols]).toarray()
-            block = similarity_from_counts(
-                counts, support, support[block_cols], self.similarity, self.shrinkage
-            )
-            block[block_cols, np.arange(len(block_cols))] = 0.0
-            top_rows, top_values = top_k_per_column(block, self.neighbours)
-            rows.append(top_rows.ravel())
-            cols.append(np.broadcast_to(block_cols, top_rows.shape).ravel())
-            values.append(top_values.ravel())
 
-        self.similarity_ = build_sparse(rows, cols, values, data.n_items)
+        def similarity_block(columns: np.ndarray) -> np.ndarray:
+            counts = (transposed @ matrix[:, columns]).toarray()
+            return similarity_from_counts(
+                counts, support, support[columns], self.similarity, self.shrinkage
+            )
+
+        self.similarity_ = top_neighbours(
+            similarity_block, data.n_items, self.neighbours
+        )
         self.n_items_ = data.n_items
         return self
 
     def score(self, user_indices: np.ndarray, history: sparse.csr_matrix) -> np.ndarray:
         return (history.astype(np.float32) @ self.similarity_).toarray()
 
-    def explain(
-        self, history_row: sparse.csr_matrix, item_indices: np.ndarray
-    ) -> list[int | None]:
-        seen = history_row.indices
-        if not len(seen) or not len(item_indices):
-            return [None] * len(item_indices)
-
-        block = self.similarity_[seen][:, item_indices].toarray()
-        best = block.argmax(axis=0)
-        return [
-            int(seen[best[j]]) if block[best[j], j] > 0 else None
-            for j in range(len(item_indices))
-        ]
+    def item_weights(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.similarity_[seen][:, items].toarray()
 
     def get_state(self) -> dict[str, Any]:
         return {"similarity_": self.similarity_}
@@ -125,6 +121,26 @@ class ItemKNN(Recommender):
     def set_state(self, state: dict[str, Any]) -> None:
         self.similarity_ = state["similarity_"]
         self.n_items_ = self.similarity_.shape[0]
+
+
+def top_neighbours(similarity_block, n_items: int, k: int) -> sparse.csr_matrix:
+    """Keep each item's k most similar items, one block of target items at a time.
+
+    similarity_block(columns) returns the dense (n_items, len(columns))
+    similarities of every item to the target columns. The result's column j
+    holds item j's neighbours; the diagonal and non-positive values are
+    dropped.
+    """
+    rows, cols, values = [], [], []
+    for start in range(0, n_items, ITEM_BLOCK):
+        columns = np.arange(start, min(start + ITEM_BLOCK, n_items))
+        block = similarity_block(columns)
+        block[columns, np.arange(len(columns))] = 0.0
+        top_rows, top_values = top_k_per_column(block, k)
+        rows.append(top_rows.ravel())
+        cols.append(np.broadcast_to(columns, top_rows.shape).ravel())
+        values.append(top_values.ravel())
+    return build_sparse(rows, cols, values, n_items)
 
 
 def build_sparse(rows, cols, values, n_items: int) -> sparse.csr_matrix:
@@ -144,7 +160,7 @@ def build_sparse(rows, cols, values, n_items: int) -> sparse.csr_matrix:
 
 
 @register
-class UserKNN(Recommender):
+class UserKNN(Neighbourhood):
     """Score items by what the users most similar to this one interacted with.
 
     Neighbours are found at scoring time from the user's history row, so a
@@ -155,19 +171,11 @@ class UserKNN(Recommender):
 
     name = "user_knn"
 
+    # Chosen on the validation split (benchmarks/tune.py).
     def __init__(
-        self,
-        neighbours: int = 100,
-        shrinkage: float = 0.0,
-        similarity: str = "cosine",
+        self, neighbours: int = 100, shrinkage: float = 0.0, similarity="cosine"
     ) -> None:
-        super().__init__(
-            neighbours=neighbours, shrinkage=shrinkage, similarity=similarity
-        )
-        check_knn_params(neighbours, shrinkage, similarity)
-        self.neighbours = neighbours
-        self.shrinkage = shrinkage
-        self.similarity = similarity
+        super().__init__(neighbours, shrinkage, similarity)
 
     def fit(self, data: InteractionData) -> Self:
         self.matrix_ = data.matrix.astype(np.float32).tocsr()
