@@ -37,7 +37,7 @@ def check_params(params: dict) -> None:
 
 
 def check_learned_state(model: Recommender) -> None:
-    """Raise ValueError when a learned array holds NaN or infinite values."""
+    """Raise ValueError when a learned array contains NaN or infinite values."""
     try:
         state = model.get_state()
     except NotImplementedError:  # a model that saves its own artifact format

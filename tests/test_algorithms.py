@@ -115,7 +115,7 @@ def test_user_knn_scores_a_user_outside_training():
     assert scores[0].max() > 0
 
 
-def test_als_folds_in_a_new_user_near_the_trained_one():
+def test_als_fold_in_matches_training():
     model, data = fitted("als")
 
     trained = model.score(np.array([0]), data.matrix[[0]])[0]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from recommendations.algorithms import REGISTRY, get_algorithm
 from tests.engine_data import frame_data, synthetic_data
@@ -16,10 +17,9 @@ ALGORITHMS = sorted(REGISTRY)
 
 def top_lists(name, data, users, n):
     model = get_algorithm(name)(**FAST_PARAMS.get(name, {})).fit(data)
-    history = data.matrix[users] if data.n_users else data.matrix[:0]
-    if not data.n_users:
-        from scipy import sparse
-
+    if data.n_users:
+        history = data.matrix[users]
+    else:  # user -1, unknown to a model trained on nothing
         history = sparse.csr_matrix((len(users), data.n_items), dtype=np.float32)
     return model.recommend(np.asarray(users), history, n)
 

@@ -21,7 +21,7 @@ class CatalogueTooLargeError(ValueError):
 def ease_memory_bytes(n_items: int) -> int:
     """Estimate EASE's peak memory: the float64 Gram matrix and its inverse.
 
-    Fitting holds two n_items x n_items float64 matrices (16 bytes per pair)
+    Fitting keeps two n_items x n_items float64 matrices (16 bytes per pair)
     and then the float32 weights (4 more): 20 * n_items^2 bytes, so 10,000
     items need about 2 GB and 20,000 items about 8 GB.
     """
