@@ -4,7 +4,7 @@ from typing import Any, Self
 
 import numpy as np
 from django.conf import settings
-from scipy import sparse
+from scipy import linalg, sparse
 
 from recommendations.algorithms.base import (
     ItemWeightsExplainer,
@@ -19,13 +19,14 @@ class CatalogueTooLargeError(ValueError):
 
 
 def ease_memory_bytes(n_items: int) -> int:
-    """Estimate EASE's peak memory: the float64 Gram matrix and its inverse.
+    """Estimate EASE's peak memory in bytes from the catalogue size.
 
-    Fitting keeps two n_items x n_items float64 matrices (16 bytes per pair)
-    and then the float32 weights (4 more): 20 * n_items^2 bytes, so 10,000
-    items need about 2 GB and 20,000 items about 8 GB.
+    Fitting inverts one float64 n_items x n_items matrix in place (8 bytes
+    per item pair) and then keeps float32 weights (4 more). The peak measured
+    by benchmarks/scaling.py's method at 5,000 items was 12.9 bytes per pair,
+    so 10,000 items need about 1.3 GB and 20,000 items about 5.2 GB.
     """
-    return 20 * n_items * n_items
+    return 13 * n_items * n_items
 
 
 @register
@@ -71,9 +72,10 @@ class EASE(ItemWeightsExplainer, Recommender):
         matrix = data.matrix.astype(np.float64)
         gram = (matrix.T @ matrix).toarray()
         gram[np.diag_indices_from(gram)] += self.l2
-        inverse = np.linalg.inv(gram)
+        # Inverted and scaled in place, so one float64 matrix exists at a time.
+        weights = linalg.inv(gram, overwrite_a=True, check_finite=False)
         del gram
-        weights = -inverse / np.diag(inverse)
+        weights /= -np.diag(weights).copy()
         weights[np.diag_indices_from(weights)] = 0.0
         self.weights_ = weights.astype(np.float32)
         self.n_items_ = data.n_items
