@@ -77,7 +77,9 @@ class EASE(ItemWeightsExplainer, Recommender):
         del gram
         weights /= -np.diag(weights).copy()
         weights[np.diag_indices_from(weights)] = 0.0
-        self.weights_ = weights.astype(np.float32)
+        # LAPACK returns Fortran order; sparse @ dense copies such an operand
+        # on every call, so store C order.
+        self.weights_ = np.ascontiguousarray(weights, dtype=np.float32)
         self.n_items_ = data.n_items
         return self
 

@@ -32,6 +32,11 @@ class ItemStatistics:
     days_since_seen: np.ndarray
     categories: sparse.csr_matrix
 
+    def __post_init__(self) -> None:
+        # Dense (n_items, n_categories) copy: row lookups on it are much
+        # cheaper than on the sparse matrix when one user is scored at a time.
+        self.dense_categories = self.categories.toarray()
+
     @classmethod
     def from_data(cls, data: InteractionData) -> "ItemStatistics":
         popularity = np.asarray(data.matrix.sum(axis=0)).ravel().astype(np.float64)
@@ -176,12 +181,12 @@ def candidate_features(
 
 def item_and_user_columns(stats, history, rows, items) -> list[np.ndarray]:
     counts = np.asarray(history.sum(axis=1)).ravel()
-    user_categories = np.asarray((history @ stats.categories).todense())
-    item_category_counts = np.asarray(stats.categories.sum(axis=1)).ravel()
-    shares = user_categories / np.maximum(counts, 1.0)[:, None]
-    affinity = np.asarray(
-        (sparse.csr_matrix(shares[rows]).multiply(stats.categories[items])).sum(axis=1)
-    ).ravel() / np.maximum(item_category_counts[items], 1.0)
+    categories = stats.dense_categories
+    shares = (history @ categories) / np.maximum(counts, 1.0)[:, None]
+    item_category_counts = categories.sum(axis=1)
+    affinity = np.einsum("ij,ij->i", shares[rows], categories[items]) / np.maximum(
+        item_category_counts[items], 1.0
+    )
     return [
         np.log1p(stats.popularity[items]),
         np.log1p(stats.days_since_seen[items]),
