@@ -53,7 +53,8 @@ def similarity_from_counts(
 def top_k_per_column(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the row indices and values of the k largest entries per column."""
     k = min(k, block.shape[0])
-    rows = np.argpartition(-block, k - 1, axis=0)[:k]
+    # Copy, so the kept rows do not hold on to the whole partitioned block.
+    rows = np.argpartition(-block, k - 1, axis=0)[:k].copy()
     values = np.take_along_axis(block, rows, axis=0)
     return rows, values
 
