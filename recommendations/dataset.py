@@ -182,9 +182,11 @@ def load_user_features(user_ids: set[int]) -> pd.DataFrame:
 
 
 def load_item_features() -> pd.DataFrame:
-    items = Item.objects.filter(is_active=True).values_list("id", "kind", "title")
+    items = Item.objects.filter(is_active=True).values_list(
+        "id", "kind", "title", "description"
+    )
     frame = pd.DataFrame.from_records(
-        list(items), columns=["id", "kind", "title"]
+        list(items), columns=["id", "kind", "title", "description"]
     ).set_index("id")
     categories: dict[int, list[str]] = {}
     links = Item.categories.through.objects.filter(item__is_active=True)
@@ -192,3 +194,51 @@ def load_item_features() -> pd.DataFrame:
         categories.setdefault(item_id, []).append(slug)
     frame["categories"] = [categories.get(item_id, []) for item_id in frame.index]
     return frame
+
+
+def load_movielens_data(path=None) -> InteractionData:
+    """Build the dataset straight from MovieLens files, without the database.
+
+    path is what import_movielens accepts: None for the bundled MovieLens
+    100K parquet files, or an ml-100k or CSV folder. Evaluation and the
+    benchmarks use this so that they do not depend on an import.
+    """
+    from recommendations.movielens import read_source
+
+    frames = read_source(path)
+    ratings = frames.ratings
+    events = pd.DataFrame(
+        {
+            "user_id": ratings["user_id"].astype(np.int64),
+            "item_id": ratings["item_id"].astype(np.int64),
+            "value": pd.to_numeric(ratings["rating"]).astype(float),
+            "timestamp": pd.to_numeric(ratings["timestamp"]).astype(np.int64),
+        }
+    )
+    items = frames.items
+    item_features = pd.DataFrame(
+        {
+            "kind": "product",
+            "title": items["title"].to_numpy(),
+            "categories": [list(genres) for genres in items["genres"]],
+        },
+        index=pd.Index(items["item_id"].astype(np.int64).to_numpy(), name="id"),
+    )
+    user_features = None
+    if frames.users is not None:
+        users = frames.users
+        ages = pd.to_numeric(users["age"], errors="coerce")
+        user_features = pd.DataFrame(
+            {
+                "age": ages.to_numpy(),
+                "gender": users["gender"].to_numpy(),
+                "occupation": users["occupation"].to_numpy(),
+                "age_band": [
+                    age_band(None if pd.isna(age) else int(age)) for age in ages
+                ],
+            },
+            index=pd.Index(users["user_id"].astype(np.int64).to_numpy(), name="id"),
+        )
+    return build_from_frames(
+        events, item_features.index.to_numpy(), user_features, item_features
+    )

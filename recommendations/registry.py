@@ -105,3 +105,38 @@ def activate(version: ModelVersion) -> ModelVersion:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+
+
+def previous_version(algorithm: str) -> ModelVersion | None:
+    """Return the ready version that was active most recently before the current."""
+    current = active_version(algorithm)
+    candidates = ModelVersion.objects.filter(
+        algorithm=algorithm, status=ModelStatus.READY, activated_at__isnull=False
+    )
+    if current is not None:
+        candidates = candidates.exclude(pk=current.pk)
+    return candidates.order_by("-activated_at", "-id").first()
+
+
+@transaction.atomic
+def rollback(algorithm: str) -> ModelVersion:
+    """Reactivate the version that served before the active one of algorithm.
+
+    Raises ValueError when no earlier ready version exists; the active
+    version then stays in place.
+    """
+    previous = previous_version(algorithm)
+    if previous is None:
+        raise ValueError(
+            f"No earlier ready version of {algorithm!r} to roll back to: train "
+            "a new version or activate one by id."
+        )
+    current = active_version(algorithm)
+    activate(previous)
+    logger.info(
+        "Rolled back %s from %s to %s",
+        algorithm,
+        current.label if current else "none",
+        previous.label,
+    )
+    return previous

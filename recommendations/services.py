@@ -22,6 +22,10 @@ from recommendations.models import Interaction, InteractionKind, UserRecommendat
 
 logger = logging.getLogger(__name__)
 MAX_N = 100
+# Share of a personal list kept for items nobody has interacted with yet
+# (at least one slot when such an item matches), so new items get seen.
+NEW_ITEM_SHARE = 0.1
+CONTENT_ALGORITHM = "content"
 
 REASON_VERBS = {
     InteractionKind.RATING: "rated",
@@ -37,6 +41,8 @@ class Source:
     """Which path produced a recommendation; reported with every item."""
 
     PERSONAL = "personal"
+    # An item nobody has interacted with yet, found by content similarity.
+    NEW_ITEM = "content"
     POPULAR_GROUP = "popular_in_group"
     POPULAR = "popular"
 
@@ -102,6 +108,7 @@ def recommend(
             )
         )
         candidates = personal_candidates(user, seen)
+        candidates = with_new_items(candidates, new_item_candidates(seen), n)
     group = demographic_group(user) if personal else None
     candidates += popular_candidates(group, seen)
 
@@ -120,7 +127,7 @@ def recommend(
     ]
     return RecommendationList(
         items=items,
-        personalized=any(r.source == Source.PERSONAL for r in items),
+        personalized=any(r.source in (Source.PERSONAL, Source.NEW_ITEM) for r in items),
     )
 
 
@@ -143,20 +150,27 @@ def personal_candidates(user, seen: set[int]) -> list[Candidate]:
     return on_demand_candidates(seen)
 
 
+def history_row(loaded, seen: set[int]) -> sparse.csr_matrix | None:
+    """Return the seen items as a 1 x n_items row of the model, or None."""
+    columns = loaded.item_positions(sorted(seen))
+    columns = columns[columns >= 0]
+    if not len(columns):
+        return None
+    return sparse.csr_matrix(
+        (np.ones(len(columns), np.float32), (np.zeros(len(columns)), columns)),
+        shape=(1, len(loaded.item_ids)),
+    )
+
+
 def on_demand_candidates(seen: set[int]) -> list[Candidate]:
     """Score a history the model was not trained on, such as a new user's."""
     loaded = registry.load_active(settings.ATTUNE_SERVING_ALGORITHM)
     if loaded is None:
         return []
 
-    columns = loaded.item_positions(sorted(seen))
-    columns = columns[columns >= 0]
-    if not len(columns):
+    history = history_row(loaded, seen)
+    if history is None:
         return []
-    history = sparse.csr_matrix(
-        (np.ones(len(columns), np.float32), (np.zeros(len(columns)), columns)),
-        shape=(1, len(loaded.item_ids)),
-    )
     items, scores = loaded.model.recommend(
         np.array([-1]), history, settings.ATTUNE_PRECOMPUTE_LENGTH
     )
@@ -172,6 +186,58 @@ def on_demand_candidates(seen: set[int]) -> list[Candidate]:
         )
         for item, score, cause in zip(items[0], scores[0], causes, strict=True)
     ]
+
+
+def with_new_items(
+    candidates: list[Candidate], new_items: list[Candidate], n: int
+) -> list[Candidate]:
+    """Put up to NEW_ITEM_SHARE of n new-item candidates at the end of the top n."""
+    if not new_items:
+        return candidates
+    slots = max(1, int(n * NEW_ITEM_SHARE))
+    head = max(n - slots, 0)
+    return candidates[:head] + new_items[:slots] + candidates[head:]
+
+
+def new_item_candidates(seen: set[int]) -> list[Candidate]:
+    """Return items with no interactions yet, by content similarity to seen.
+
+    Items the active popularity version counts zero times, or does not know
+    at all, are new. Without an active content version there are none.
+    """
+    loaded = registry.load_active(CONTENT_ALGORITHM)
+    if loaded is None or not seen:
+        return []
+
+    history = history_row(loaded, seen)
+    if history is None:
+        return []
+    scores = np.asarray(loaded.model.score(np.array([-1]), history))[0]
+    cold = ~known_popular_items(loaded.item_ids)
+    scores = np.where(cold & (scores > 0), scores, -np.inf)
+    order = [i for i in np.argsort(-scores, kind="stable") if np.isfinite(scores[i])]
+    causes = loaded.model.explain(history, np.asarray(order[:MAX_N], dtype=np.int64))
+    label = loaded.version.label
+    return [
+        Candidate(
+            int(loaded.item_ids[item]),
+            float(scores[item]),
+            int(loaded.item_ids[cause]) if cause is not None else None,
+            Source.NEW_ITEM,
+            label,
+        )
+        for item, cause in zip(order[:MAX_N], causes, strict=True)
+    ]
+
+
+def known_popular_items(item_ids: np.ndarray) -> np.ndarray:
+    """Return, per item id, whether the active popularity version counted it."""
+    loaded = registry.load_active("popularity")
+    if loaded is None:
+        return np.zeros(len(item_ids), dtype=bool)
+    positions = loaded.item_positions(item_ids)
+    counts = np.where(positions >= 0, loaded.model.scores_[positions], 0.0)
+    return counts > 0
 
 
 def demographic_group(user) -> str | None:
@@ -238,6 +304,8 @@ def build_reasons(user, chosen: list[tuple[Item, Candidate]]) -> list[str]:
         cause = candidate.because_item_id
         if cause in titles:
             reasons.append(f"Because you {verbs.get(cause, 'viewed')} {titles[cause]}")
+        elif candidate.source == Source.NEW_ITEM:
+            reasons.append("New, and like what you viewed")
         elif candidate.source == Source.POPULAR_GROUP:
             reasons.append("Popular with people like you")
         elif candidate.source == Source.PERSONAL:

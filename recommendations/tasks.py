@@ -48,7 +48,8 @@ def train_models_task(algorithms: list[str] | None = None) -> list[int]:
     data = load_interaction_data()
     versions = [training.train(name, data=data) for name in names]
     for version in versions:
-        if version.algorithm == settings.ATTUNE_SERVING_ALGORITHM:
+        version.refresh_from_db()
+        if version.algorithm == settings.ATTUNE_SERVING_ALGORITHM and version.is_active:
             training.precompute(version, data)
     logger.info(
         "Trained %s on %s interactions in %.1f s",

@@ -169,6 +169,10 @@ ATTUNE_SERVING_ALGORITHM = env_str("ATTUNE_SERVING_ALGORITHM") or "item_knn"
 # Length of each user's precomputed list; the serving function filters it
 # by type, category and newly seen items, so it is longer than a page.
 ATTUNE_PRECOMPUTE_LENGTH = env_int("ATTUNE_PRECOMPUTE_LENGTH", 100, minimum=10)
+# EASE inverts an items x items float64 matrix (about 13 bytes per item pair
+# at peak): 15,000 items take about 2.9 GB and, on 2 cores, about 4 minutes.
+# Fitting above this raises a clear error.
+ATTUNE_EASE_MAX_ITEMS = env_int("ATTUNE_EASE_MAX_ITEMS", 15_000, minimum=1)
 ATTUNE_DEMO_PASSWORD = env_str("ATTUNE_DEMO_PASSWORD") or "attune-demo"
 ATTUNE_POLICY_VERSION = env_str("ATTUNE_POLICY_VERSION") or "2026-01"
 

@@ -136,6 +136,31 @@ class Recommender:
             raise NotFittedError(f"{self.name} is not fitted: call fit first.")
 
 
+class ItemWeightsExplainer:
+    """Explain an item by the seen item with the largest weight towards it.
+
+    For models that score history @ W with an item-item matrix W; subclasses
+    return the (len(seen), len(items)) block of W from item_weights.
+    """
+
+    def item_weights(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def explain(
+        self, history_row: sparse.csr_matrix, item_indices: np.ndarray
+    ) -> list[int | None]:
+        seen = history_row.indices
+        if not len(seen) or not len(item_indices):
+            return [None] * len(item_indices)
+
+        block = self.item_weights(seen, np.asarray(item_indices))
+        best = block.argmax(axis=0)
+        return [
+            int(seen[best[j]]) if block[best[j], j] > 0 else None
+            for j in range(len(item_indices))
+        ]
+
+
 def top_n_indices(row: np.ndarray, n: int) -> np.ndarray:
     """Return the indices of the n largest finite values, largest first."""
     candidates = np.flatnonzero(np.isfinite(row))
