@@ -141,6 +141,14 @@ def test_save_load_round_trip_keeps_scores(fitted, data, tmp_path):
     )
 
 
+def test_learned_state_is_finite(fitted):
+    state = fitted.get_state()
+
+    assert "item_vectors_" in state
+    for name, values in state.items():
+        assert np.isfinite(values).all(), name
+
+
 def test_unknown_user_scores_are_finite(fitted, data):
     empty = sparse.csr_matrix((1, data.n_items), dtype=np.float32)
     with_history = data.matrix[[10]]

@@ -181,6 +181,23 @@ class DeepRecommender(Recommender):
         model._read_weights()
         return model
 
+    def get_state(self) -> dict[str, Any]:
+        """Return the learned arrays that scoring uses, for checks such as NaN.
+
+        save writes the Keras model itself, so load does not need set_state.
+        """
+        self._check_fitted()
+        state = {
+            "user_vectors_": self.user_vectors_,
+            "item_vectors_": self.item_vectors_,
+            "item_fold_in_": self.item_fold_in_,
+            "fold_in_bias_": self.fold_in_bias_,
+        }
+        for position, (kernel, bias) in enumerate(self.scorer_weights_):
+            state[f"scorer_kernel_{position}"] = kernel
+            state[f"scorer_bias_{position}"] = bias
+        return state
+
     def _build(self, n_users: int, categories: np.ndarray):
         from recommendations.algorithms.deep_network import build_network
 
