@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RecommendationsConfig(AppConfig):
     name = "recommendations"
     verbose_name = "Recommendations"
+
+    def ready(self) -> None:
+        from recommendations.schedules import install_after_migrate
+
+        post_migrate.connect(
+            install_after_migrate,
+            sender=self,
+            dispatch_uid="recommendations.install_default_schedules",
+        )
