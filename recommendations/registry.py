@@ -105,3 +105,43 @@ def activate(version: ModelVersion) -> ModelVersion:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+
+
+def previous_version(algorithm: str) -> ModelVersion | None:
+    """Return the ready version of algorithm activated most recently, not now active."""
+    return (
+        ModelVersion.objects.filter(
+            algorithm=algorithm,
+            status=ModelStatus.READY,
+            is_active=False,
+            activated_at__isnull=False,
+        )
+        .order_by("-activated_at", "-id")
+        .first()
+    )
+
+
+@transaction.atomic
+def rollback(algorithm: str) -> ModelVersion:
+    """Re-activate the ready version that was active before the current one.
+
+    activate() stamps the restored version with a new activation time, so a
+    second rollback returns to the version the first one replaced. Raises
+    ValueError when no earlier ready version exists, and changes nothing.
+    """
+    previous = previous_version(algorithm)
+    if previous is None:
+        raise ValueError(
+            f"No earlier ready version of {algorithm!r} to roll back to: train "
+            "a new version or activate one by id."
+        )
+
+    current = active_version(algorithm)
+    activate(previous)
+    logger.info(
+        "Rolled back %s from %s to %s",
+        algorithm,
+        current.label if current else "none",
+        previous.label,
+    )
+    return previous
