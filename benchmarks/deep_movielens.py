@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,7 +101,24 @@ def measure(name: str, params: dict, train, test) -> dict:
         folded = evaluate(model, train, test, as_new_users=True)
         metrics["new_user_precision@10"] = folded["precision@10"]
         metrics["new_user_ndcg@10"] = folded["ndcg@10"]
+        metrics["top10_one_user_median_ms"] = one_user_latency(model, train)
     return metrics
+
+
+def one_user_latency(model, train: InteractionData, users: int = 300) -> float:
+    """Return the median milliseconds of recommend() for one user, after loading.
+
+    The model goes through save and load first, as serving reads it.
+    """
+    with tempfile.TemporaryDirectory() as directory:
+        model.save(Path(directory))
+        loaded = type(model).load(Path(directory))
+    timings = []
+    for user in range(min(users, train.n_users)):
+        started = time.perf_counter()
+        loaded.recommend(np.array([user]), train.matrix[[user]], K)
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(float(np.median(timings)), 3)
 
 
 def main() -> None:

@@ -320,21 +320,25 @@ def mlp_logits(user_vectors, item_vectors, weights) -> np.ndarray:
     """Return the scorer MLP's logits for every user and item, shape (B, n).
 
     The first layer's input is [u, v, u * v]. Its kernel is split into the
-    three blocks, and (u * v) @ K is computed as v @ (u[:, None] * K), so no
-    (B * n, 3d) input matrix is built.
+    three blocks, and (u * v) @ K is computed as v @ (u[:, None] * K) for all
+    users in one matrix product, so no (B * n, 3d) input matrix is built.
     """
     (kernel, bias), *rest = weights
-    dim = user_vectors.shape[1]
+    n_users, dim = user_vectors.shape
+    n_items, units = len(item_vectors), kernel.shape[1]
     user_part = user_vectors @ kernel[:dim] + bias
     item_part = item_vectors @ kernel[dim : 2 * dim]
     product_kernels = user_vectors[:, :, None] * kernel[None, 2 * dim :]
-    hidden = np.matmul(item_vectors[None], product_kernels)
-    hidden += item_part[None] + user_part[:, None]
+    product_kernels = product_kernels.transpose(1, 0, 2).reshape(dim, -1)
+    products = (item_vectors @ product_kernels).reshape(n_items, n_users, units)
+
+    hidden = products.transpose(1, 0, 2) + item_part[None] + user_part[:, None]
     np.maximum(hidden, 0, out=hidden)
+    hidden = hidden.reshape(-1, units)
     for kernel, bias in rest[:-1]:
         hidden = np.maximum(hidden @ kernel + bias, 0)
     kernel, bias = rest[-1]
-    return (hidden @ kernel + bias)[..., 0]
+    return (hidden @ kernel + bias).reshape(n_users, n_items)
 
 
 def check_hyperparameters(params: dict[str, Any]) -> None:
