@@ -91,11 +91,14 @@ def evaluate(model, train, test, as_new_users: bool = False) -> dict:
 
 def measure(name: str, params: dict, train, test) -> dict:
     started = time.perf_counter()
+    cpu_started = time.process_time()
     model = get_algorithm(name)(**params).fit(train)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     scored = time.perf_counter()
     metrics = evaluate(model, train, test)
     metrics["train_seconds"] = round(seconds, 2)
+    metrics["train_cpu_seconds"] = round(cpu_seconds, 2)
     metrics["evaluate_seconds"] = round(time.perf_counter() - scored, 2)
     if name == "deep":
         folded = evaluate(model, train, test, as_new_users=True)

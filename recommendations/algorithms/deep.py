@@ -15,6 +15,7 @@ from typing import Any, Self
 import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import lsqr
+from threadpoolctl import ThreadpoolController
 
 from recommendations.algorithms.base import PARAMS_FILE, Recommender, register
 from recommendations.algorithms.deep_features import (
@@ -37,6 +38,12 @@ VOCABULARY_FILE = "vocabulary.json"
 # Users times items scored at once. With the default 64 units in the first
 # hidden layer, a chunk's activations take 200,000 x 64 float32 values, 51 MB.
 SCORE_CHUNK_PAIRS = 200_000
+# Batches up to this many users are scored with one BLAS thread. For one
+# user, multi-threaded OpenBLAS took 32 ms instead of 0.65 ms on a busy
+# 2-core machine (benchmarks/deep_movielens.py), because its threads wait
+# for cores that other processes hold.
+SINGLE_THREAD_USERS = 8
+_threadpools = ThreadpoolController()
 # Ridge damping and iteration cap of the fold-in least squares. 100 LSQR
 # iterations take about 0.02 s per embedding column on MovieLens 100K.
 FOLD_IN_DAMPING = 0.01
@@ -55,9 +62,9 @@ class DeepRecommender(Recommender):
     items drawn uniformly per positive, fresh in each epoch.
 
     A user the model was not trained on (index -1, or one beyond the trained
-    users) gets a user vector folded in from their history: a linear map
-    fitted by least squares to reproduce the training users' vectors from
-    their histories. Each user feature is replaced by the unknown code with
+    users) gets a user vector folded in from their history. The fold-in is a
+    linear map, fitted by least squares to reproduce the training users'
+    vectors from their histories. Each user feature is replaced by the unknown code with
     probability `feature_dropout` in training, so missing features have a
     learned embedding.
     """
@@ -141,6 +148,12 @@ class DeepRecommender(Recommender):
             return scores
 
         user_vectors = self._user_vectors(user_indices, sparse.csr_matrix(history))
+        if len(user_indices) <= SINGLE_THREAD_USERS:
+            with _threadpools.limit(limits=1, user_api="blas"):
+                return mlp_logits(
+                    user_vectors, self.item_vectors_, self.scorer_weights_
+                )
+
         chunk = max(1, SCORE_CHUNK_PAIRS // self.n_items_)
         for start in range(0, len(user_indices), chunk):
             stop = start + chunk
@@ -375,8 +388,8 @@ def import_keras():
         # `threads` cores instead of two pools of that size.
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:
-        # TensorFlow fixes its thread pools once it has run an op; a second
-        # model in the same process keeps the first one's settings.
+        # TensorFlow fixes its thread pools once it has run an op, so a
+        # second model in the same process keeps the first one's settings.
         pass
     return keras
 
