@@ -1,5 +1,7 @@
 """Tasks through a real Celery worker and the Redis broker, not in process."""
 
+import time
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.result import EagerResult
@@ -7,8 +9,8 @@ from django.conf import settings
 
 from accounts.models import Profile
 from config.celery import app as celery_app
-from recommendations.models import Interaction
-from recommendations.tasks import build_profiles_task
+from recommendations.models import Interaction, ModelVersion, UserRecommendations
+from recommendations.tasks import build_profiles_task, train_models_task
 
 pytestmark = [
     pytest.mark.broker,
@@ -56,3 +58,24 @@ def test_worker_builds_profiles_through_broker(movielens_slice, live_worker):
     assert count == Profile.objects.count()
     assert not Profile.objects.filter(features_updated_at=None).exists()
     assert Profile.objects.get(user=user).features["interactions"] == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_training_through_broker_chains_precompute(movielens_slice, live_worker):
+    version_ids = train_models_task.delay().get(timeout=TASK_TIMEOUT)
+
+    serving = ModelVersion.objects.get(pk__in=version_ids, algorithm="item_knn")
+    assert serving.is_active
+    assert wait_for(
+        lambda: UserRecommendations.objects.filter(model_version=serving).exists()
+    )
+
+
+def wait_for(condition, timeout: float = TASK_TIMEOUT) -> bool:
+    """Return whether condition() became true within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
