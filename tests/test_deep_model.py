@@ -212,7 +212,7 @@ def test_single_user_without_features_fits():
 
 
 def test_same_random_state_repeats_scores(data):
-    params = {"batch_size": 256, "epochs": 2, "random_state": 3}
+    params = {"batch_size": 1024, "epochs": 2, "random_state": 3}
     first = DeepRecommender(**params).fit(data)
     second = DeepRecommender(**params).fit(data)
     users = np.arange(4)

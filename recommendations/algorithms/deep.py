@@ -44,6 +44,7 @@ SCORE_CHUNK_PAIRS = 200_000
 # for cores that other processes hold.
 SINGLE_THREAD_USERS = 8
 _threadpools = ThreadpoolController()
+EAGER_MAX_STEPS = 32
 # Ridge damping and iteration cap of the fold-in least squares. 100 LSQR
 # iterations take about 0.02 s per embedding column on MovieLens 100K.
 FOLD_IN_DAMPING = 0.01
@@ -232,6 +233,12 @@ class DeepRecommender(Recommender):
         users = coo.row.astype(np.int32)
         items = coo.col.astype(np.int32)
         positive_keys = np.sort(users.astype(np.int64) * self.n_items_ + items)
+        epoch_size = len(users) * (1 + self.negatives)
+        # Tracing the training step into a graph costs seconds, which only
+        # pays off over many steps, so a short training runs eagerly.
+        steps = -(-epoch_size // self.batch_size) * self.epochs
+        self.model_.run_eagerly = steps <= EAGER_MAX_STEPS
+
         for epoch in range(self.epochs):
             started = time.perf_counter()
             inputs, labels = self._epoch_examples(users, items, positive_keys, rng)
@@ -248,7 +255,7 @@ class DeepRecommender(Recommender):
                 epoch + 1,
                 self.epochs,
                 history.history["loss"][-1],
-                len(labels),
+                epoch_size,
                 time.perf_counter() - started,
             )
 
@@ -270,20 +277,23 @@ class DeepRecommender(Recommender):
         return inputs, labels
 
     def _read_weights(self) -> None:
-        """Compute every known user's and item's vector and copy the MLP weights."""
+        """Compute every known user's and item's vector and copy the MLP weights.
+
+        The towers run eagerly, once over all users and once over all items,
+        which costs less than tracing a predict function.
+        """
         user_tower = self.model_.get_layer("user_tower")
         item_tower = self.model_.get_layer("item_tower")
         embeddings = self.model_.get_layer("user_embedding").get_weights()[0]
         n_users = len(self.user_codes_)
         self.user_vectors_ = np.zeros((n_users, self.embedding_dim), np.float32)
         if n_users:
-            inputs = [embeddings[:n_users]]
-            inputs += list(self.user_codes_.T)
-            self.user_vectors_ = np.asarray(user_tower.predict_on_batch(inputs))
+            inputs = [embeddings[:n_users], *np.ascontiguousarray(self.user_codes_.T)]
+            self.user_vectors_ = np.asarray(user_tower(inputs, training=False))
         items = np.arange(self.n_items_, dtype=np.int32)
         self.item_vectors_ = np.zeros((0, self.embedding_dim), np.float32)
         if self.n_items_:
-            self.item_vectors_ = np.asarray(item_tower.predict_on_batch(items))
+            self.item_vectors_ = np.asarray(item_tower(items, training=False))
 
         scorer = self.model_.get_layer("scorer")
         names = [f"hidden_{position}" for position in range(len(self.hidden_units))]
