@@ -211,6 +211,7 @@ def test_single_user_without_features_fits():
     assert np.isfinite(top_scores[0]).all()
 
 
+@pytest.mark.slow
 def test_same_random_state_repeats_scores(data):
     params = {"batch_size": 1024, "epochs": 2, "random_state": 3}
     first = DeepRecommender(**params).fit(data)
