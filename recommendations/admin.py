@@ -155,7 +155,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def _retrain(self, request, algorithms: list[str] | None) -> None:
-        queue_training(algorithms)
+        try:
+            queue_training(algorithms)
+        except ValueError as error:  # an algorithm that is no longer registered
+            self.message_user(request, str(error), messages.ERROR)
+            return
         names = ", ".join(algorithms) if algorithms else "the default algorithms"
         self.message_user(request, f"Queued retraining of {names}.", messages.SUCCESS)
 

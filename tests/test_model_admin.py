@@ -143,6 +143,22 @@ def test_retrain_action_queues_selected_algorithms(
     assert list(trained.values_list("algorithm", flat=True)) == ["popularity"]
 
 
+def test_retrain_action_reports_unknown_algorithm(
+    staff_client, django_capture_on_commit_callbacks
+):
+    version = make_version(algorithm="retired_model")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = staff_client.post(
+            reverse(CHANGELIST),
+            {"action": "retrain_selected", "_selected_action": [version.pk]},
+            follow=True,
+        )
+
+    assert callbacks == []
+    assert any("retired_model" in text for text in messages_of(response))
+
+
 def test_activate_button_switches_active_version(staff_client):
     old = activated(make_version(), minutes_ago=10)
     new = make_version()
