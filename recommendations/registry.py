@@ -108,22 +108,26 @@ def clear_cache() -> None:
 
 
 def previous_version(algorithm: str) -> ModelVersion | None:
-    """Return the ready version that was active most recently before the current."""
-    current = active_version(algorithm)
-    candidates = ModelVersion.objects.filter(
-        algorithm=algorithm, status=ModelStatus.READY, activated_at__isnull=False
+    """Return the ready version of algorithm activated most recently, not now active."""
+    return (
+        ModelVersion.objects.filter(
+            algorithm=algorithm,
+            status=ModelStatus.READY,
+            is_active=False,
+            activated_at__isnull=False,
+        )
+        .order_by("-activated_at", "-id")
+        .first()
     )
-    if current is not None:
-        candidates = candidates.exclude(pk=current.pk)
-    return candidates.order_by("-activated_at", "-id").first()
 
 
 @transaction.atomic
 def rollback(algorithm: str) -> ModelVersion:
-    """Reactivate the version that served before the active one of algorithm.
+    """Re-activate the ready version that was active before the current one.
 
-    Raises ValueError when no earlier ready version exists; the active
-    version then stays in place.
+    activate() stamps the restored version with a new activation time, so a
+    second rollback returns to the version the first one replaced. Raises
+    ValueError when no earlier ready version exists, and changes nothing.
     """
     previous = previous_version(algorithm)
     if previous is None:
@@ -131,6 +135,7 @@ def rollback(algorithm: str) -> ModelVersion:
             f"No earlier ready version of {algorithm!r} to roll back to: train "
             "a new version or activate one by id."
         )
+
     current = active_version(algorithm)
     activate(previous)
     logger.info(

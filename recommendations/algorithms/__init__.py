@@ -2,6 +2,7 @@
 
 from recommendations.algorithms import (  # noqa: F401
     content,
+    deep,
     ease,
     factorization,
     knn,
