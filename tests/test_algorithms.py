@@ -16,6 +16,9 @@ FAST_PARAMS = {
     # Sized for 60 users: the MovieLens defaults over-regularize them.
     "als": {"factors": 8, "regularization": 0.1, "iterations": 10},
     "bpr": {"factors": 4, "learning_rate": 0.1, "iterations": 500},
+    # 480 interactions make one batch at the default size of 2,048, so six
+    # epochs would be six gradient steps; small batches give the net enough.
+    "deep": {"batch_size": 64, "epochs": 15},
 }
 
 
