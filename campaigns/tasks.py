@@ -1,4 +1,7 @@
-"""Celery tasks for sending; they run on the "sending" queue and take ids."""
+"""Celery tasks for sending; they take ids.
+
+CELERY_TASK_ROUTES sends every task of this module to the "sending" queue.
+"""
 
 import logging
 import smtplib
@@ -19,7 +22,6 @@ RETRYABLE = (smtplib.SMTPException, OSError, ConnectionError)
 
 @shared_task(
     name="campaigns.tasks.run_campaign_task",
-    queue="sending",
     autoretry_for=RETRYABLE,
     retry_backoff=30,
     retry_backoff_max=600,
@@ -49,7 +51,6 @@ def run_campaign_task(campaign_id: int) -> int:
 
 @shared_task(
     name="campaigns.tasks.start_due_campaigns_task",
-    queue="sending",
     time_limit=60,
     max_retries=0,
 )

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from accounts.consent import record_consent
+from accounts.consent import grant_imported_consents, record_consent
 from accounts.models import ConsentSource, Profile, Purpose, User
 from campaigns.models import Campaign, ContentSlot, Segment, Variant
 from catalog.models import Category, Course, CourseLevel, Item, ItemKind, Post, Product
@@ -22,7 +22,8 @@ h1 { color: #1d2330; font-family: Arial, sans-serif; }
 </style></head><body>
 <h1>Hello {{ first_name }}</h1>
 {% for slot in slot_list %}<h2>{{ slot.heading }}</h2>
-{% for item in slot.items %}<div class="item"><a href="{{ item.link }}">{{ item.title }}</a>
+{% for item in slot.items %}<div class="item">
+<a href="{{ item.link }}">{{ item.title }}</a>
 {% if item.price %}{{ item.price }} {{ item.currency }}{% endif %}
 {% if item.level %}{{ item.level }}{% endif %} <em>{{ item.reason }}</em></div>
 {% endfor %}{% endfor %}
@@ -107,6 +108,10 @@ def train_popularity(items: list[Item]) -> None:
         User.objects.create_user(username=f"crowd{index}", is_active=False)
         for index in range(len(items))
     ]
+    # Training reads only the interactions of users who allow personalization.
+    grant_imported_consents(
+        [member.pk for member in crowd], Purpose.PERSONALIZATION, "Test crowd."
+    )
     for rank, item in enumerate(items):
         for member in crowd[: len(items) - rank]:
             add_interactions(member, [item], days_ago=400)
