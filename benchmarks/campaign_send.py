@@ -108,10 +108,11 @@ def setup_django(port: int) -> None:
 
 def seed_catalog_and_model():
     """Create 300 items and train the popularity model on a synthetic crowd."""
+    from django.utils import timezone
+
     from accounts.consent import grant_imported_consents
     from accounts.models import Purpose, User
     from campaigns.testing import make_catalog
-    from django.utils import timezone
     from recommendations import training
     from recommendations.models import Interaction
 
@@ -241,10 +242,11 @@ def run_workers(campaign_id: int, workers: int, database_url: str) -> list[dict]
 
 def measure(size: int, personal_share: float, workers: int) -> dict:
     """Seed, build the audience, send everything and return the figures."""
-    from campaigns.models import Delivery
     from django.db import connection
     from django.db.models import Count
     from django.test.utils import setup_databases, teardown_databases
+
+    from campaigns.models import Delivery
 
     names = setup_databases(verbosity=0, interactive=False)
     try:

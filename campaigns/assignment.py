@@ -21,7 +21,7 @@ def assign(
 ) -> int | None:
     """Return the variant id for the user, or None for the holdout.
 
-    variants holds (variant_id, weight) pairs in a stable order; the buckets
+    variants contains (variant_id, weight) pairs in a stable order; the buckets
     after the holdout are split in proportion to the weights.
     """
     if not variants:

@@ -45,7 +45,7 @@ class RuleKind(models.TextChoices):
     CONSENT = "consent", "has granted consent for"
 
 
-# Which rule kinds need a text value and which need a number.
+# Rule kinds that need a text value, and those that need a number N.
 VALUE_RULES = {
     RuleKind.AGE_BAND,
     RuleKind.GENDER,

@@ -34,9 +34,9 @@ def export_deliveries(user) -> list[dict]:
 def erase_deliveries(user) -> int:
     """Anonymize the user's deliveries and return how many rows changed.
 
-    The rows stay, without user, items or tracking times, so that campaign
-    totals do not change; the unique key on (campaign, user) allows any
-    number of anonymous rows. Impressions and clicks stored as interactions
+    The rows stay without user, items or tracking times, so campaign totals
+    do not change. The unique key on (campaign, user) allows any number of
+    anonymous rows. Impressions and clicks stored as interactions
     belong to the recommendations app's erasure.
     """
     return Delivery.objects.filter(user_id=user.pk).update(

@@ -36,7 +36,7 @@ def users_matching(rules: Iterable[SegmentRule], match: str) -> QuerySet:
 
 
 def rule_condition(rule: SegmentRule) -> Q:
-    """Return the Q object of one rule, negated when the rule says so."""
+    """Return the Q object of one rule, negated when rule.negate is set."""
     builders = {
         RuleKind.AGE_BAND: age_band_condition,
         RuleKind.GENDER: lambda r: Q(profile__gender=r.value),

@@ -30,8 +30,8 @@ from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 logger = logging.getLogger(__name__)
 
 # 500 recipients take about 1.5 s at 300 e-mails/s, so a pause or cancel from
-# the admin takes effect within that time; the batch holds about 500 rendered
-# messages (a few MB) at once.
+# the admin takes effect within that time, and a batch keeps at most 500
+# rendered messages (a few MB) in memory.
 BATCH_SIZE = 500
 SEND_LEASE = timedelta(minutes=15)
 MAX_ERROR_LENGTH = 500
@@ -63,7 +63,7 @@ class BatchResult:
 
 @dataclass
 class Outcome:
-    """What happened to one claimed delivery, written back in bulk."""
+    """The result of one claimed delivery, written back in bulk."""
 
     status: str
     item_ids: list[int] = field(default_factory=list)
@@ -211,8 +211,8 @@ def send_prepared(
     """Send over one SMTP connection, checking consent right before each message.
 
     A lost connection fails the message in flight, because it may have gone
-    out, and re-raises so that the task retries; the messages not yet tried
-    go back to pending.
+    out. The error is re-raised so that the task retries, and the messages
+    not yet tried go back to pending.
     """
     if not prepared:
         return

@@ -22,7 +22,7 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class ClickTarget:
-    """Who clicked which item, from which campaign and variant (both optional)."""
+    """The user and item of a click, with the campaign and variant if any."""
 
     user_id: int
     item_id: int

@@ -1,8 +1,8 @@
 """Record impressions, opens and clicks, honouring analytics consent.
 
-A user with analytics consent gets Interaction rows (and the delivery's open
-and click times); anyone else only adds to a per-day counter, so that the
-reports count the event without knowing who caused it.
+A user with analytics consent gets Interaction rows and the delivery's open
+and click times. For anyone else, the event only adds to a per-day counter,
+so the reports count it without knowing who caused it.
 """
 
 import logging

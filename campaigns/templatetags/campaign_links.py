@@ -13,7 +13,7 @@ def tracked_item_url(context, item) -> str:
     """Return a signed redirect to item's URL that records the click.
 
     Anonymous visitors get the item's URL itself, because a click without a
-    user has nobody to record it for.
+    user cannot be recorded as an interaction.
     """
     user = context["request"].user
     if not user.is_authenticated:
