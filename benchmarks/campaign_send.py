@@ -3,8 +3,8 @@
 Each size runs in its own process, on a fresh test database created from
 DATABASE_URL (test_<name>, dropped afterwards), against an aiosmtpd sink on
 127.0.0.1 started by this script. The campaign has three slots (products,
-courses and posts, three items each), so every e-mail asks the serving
-function for nine items.
+courses and posts, three items each), so every e-mail requests nine items
+from the serving function.
 
     DATABASE_URL=mysql://root@127.0.0.1:3306/attune \\
         .venv/bin/python benchmarks/campaign_send.py --sizes 10000 100000

@@ -210,7 +210,7 @@ def send_prepared(
 ) -> None:
     """Send over one SMTP connection, checking consent right before each message.
 
-    A lost connection fails the message in flight, because it may have gone
+    A refused recipient fails only that row. Any other error fails the message in flight, because it may have gone
     out. The error is re-raised so that the task retries, and the messages
     not yet tried go back to pending.
     """
@@ -230,19 +230,29 @@ def send_prepared(
             try:
                 entry.message.send()
             except RECIPIENT_SMTP_ERRORS as error:
+                logger.warning(
+                    "Campaign %s delivery %s: SMTP refused the message: %s",
+                    campaign.pk,
+                    delivery.pk,
+                    error,
+                )
                 outcomes[delivery.pk] = Outcome(
                     DeliveryStatus.FAILED, entry.item_ids, str(error)
                 )
                 continue
-            except (smtplib.SMTPException, OSError) as error:
+            except BaseException as error:
+                # A lost connection, a time limit or a shutdown: the message
+                # may have gone out, so it is failed rather than retried.
                 logger.exception(
-                    "Campaign %s: SMTP failed at delivery %s", campaign.pk, delivery.pk
+                    "Campaign %s: sending stopped at delivery %s",
+                    campaign.pk,
+                    delivery.pk,
                 )
                 outcomes[delivery.pk] = Outcome(
                     DeliveryStatus.FAILED,
                     entry.item_ids,
-                    f"The connection failed while sending, so the message may "
-                    f"or may not have gone out; not retried: {error}",
+                    "Sending stopped while this message was in flight, so it "
+                    f"may or may not have gone out; not retried: {error!r}",
                 )
                 raise
             outcomes[delivery.pk] = Outcome(DeliveryStatus.SENT, entry.item_ids)

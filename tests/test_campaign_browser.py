@@ -55,7 +55,7 @@ def browser_page(live_server, monkeypatch):
 
 
 def keep_traffic_local(base_url: str):
-    """Pass requests to the live server; answer any other host with a stub."""
+    """Pass requests to the live server and fulfil any other with a stub page."""
 
     def handle(route):
         if route.request.url.startswith(base_url):
@@ -94,7 +94,7 @@ def clicks_of(user) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_clicks_on_for_you_and_campaign_pages_are_recorded(
+def test_page_clicks_are_recorded(
     browser_page, shopper, live_server
 ):
     campaign = make_campaign(slug="autumn", channel=Channel.PAGE)
