@@ -1,7 +1,7 @@
 """Benchmark campaign sending: throughput and peak memory per audience size.
 
 Each size runs in its own process, on a fresh test database created from
-DATABASE_URL (test_<name>, dropped afterwards), against an aiosmtpd sink on
+DATABASE_URL (<name>_campaign_bench, dropped afterwards), against an aiosmtpd sink on
 127.0.0.1 started by this script. The campaign has three slots (products,
 courses and posts, three items each), so every e-mail requests nine items
 from the serving function.
@@ -248,6 +248,9 @@ def measure(size: int, personal_share: float, workers: int) -> dict:
 
     from campaigns.models import Delivery
 
+    # A name of its own, so a test run on the same server cannot drop it.
+    settings_dict = connection.settings_dict
+    settings_dict["TEST"]["NAME"] = f"{settings_dict['NAME']}_campaign_bench"
     names = setup_databases(verbosity=0, interactive=False)
     try:
         campaign_id, audience_seconds = prepare(size, personal_share)
