@@ -143,3 +143,22 @@ def test_admin_launch_action(admin_client, db, django_capture_on_commit_callback
         )
     campaign.refresh_from_db()
     assert campaign.status == "sent"
+
+
+def test_admin_change_form_links_preview_and_report(admin_client, db):
+    campaign = make_campaign()
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    response = admin_client.get(url)
+    assert response.status_code == HTTPStatus.OK
+    assert reverse("admin:campaigns_campaign_preview", args=[campaign.pk]).encode() in (
+        response.content
+    )
+    assert reverse("admin:campaigns_campaign_report", args=[campaign.pk]).encode() in (
+        response.content
+    )
+
+
+def test_admin_add_forms_render(admin_client, db):
+    for name in ("campaign", "segment"):
+        response = admin_client.get(reverse(f"admin:campaigns_{name}_add"))
+        assert response.status_code == HTTPStatus.OK, name
