@@ -210,9 +210,10 @@ def send_prepared(
 ) -> None:
     """Send over one SMTP connection, checking consent right before each message.
 
-    A refused recipient fails only that row. Any other error fails the message in flight, because it may have gone
-    out. The error is re-raised so that the task retries, and the messages
-    not yet tried go back to pending.
+    A refused recipient fails only that row. Any other error fails the
+    message in flight, because it may have gone out. The error is re-raised
+    so that the task retries, and the messages not yet tried go back to
+    pending.
     """
     if not prepared:
         return

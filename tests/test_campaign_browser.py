@@ -94,9 +94,7 @@ def clicks_of(user) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_page_clicks_are_recorded(
-    browser_page, shopper, live_server
-):
+def test_page_clicks_are_recorded(browser_page, shopper, live_server):
     campaign = make_campaign(slug="autumn", channel=Channel.PAGE)
     services.launch_campaign(campaign.pk)
     page = browser_page
