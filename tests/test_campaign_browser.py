@@ -120,3 +120,25 @@ def test_page_clicks_are_recorded(browser_page, shopper, live_server):
     )
     assert clicked.exists()
     assert (RESULTS_DIR / "campaign-page.png").stat().st_size > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_segment_preview_updates_live(browser_page, shopper, live_server):
+    from accounts.models import User
+
+    User.objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name=username]", "staff")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/campaigns/segment/add/")
+    preview = page.locator("#segment-preview")
+    preview.filter(has_text="users match").wait_for()
+    everyone = preview.inner_text()
+
+    page.select_option("select[name=rules-0-kind]", "gender")
+    page.fill("input[name=rules-0-value]", "F")
+    preview.filter(has_text="0 users match").wait_for()
+    assert "shopper" in everyone
+    assert "0 users match" in preview.inner_text()
