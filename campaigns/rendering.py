@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template import Template, TemplateSyntaxError, engines
+from django.template import TemplateSyntaxError, engines
+from django.template.backends.django import Template
 from django.template.loader import get_template
 from django.urls import reverse
 
