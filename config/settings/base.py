@@ -129,6 +129,12 @@ CELERY_TASK_ROUTES = {
     "campaigns.tasks.*": {"queue": "sending"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "start-due-campaigns": {
+        "task": "campaigns.tasks.start_due_campaigns_task",
+        "schedule": 60.0,
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -176,7 +182,32 @@ ATTUNE_EASE_MAX_ITEMS = env_int("ATTUNE_EASE_MAX_ITEMS", 15_000, minimum=1)
 ATTUNE_DEMO_PASSWORD = env_str("ATTUNE_DEMO_PASSWORD") or "attune-demo"
 ATTUNE_POLICY_VERSION = env_str("ATTUNE_POLICY_VERSION") or "2026-01"
 
+# E-mail: SMTP by default, so any provider works; the variables name the server.
+EMAIL_BACKEND = (
+    env_str("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST") or "127.0.0.1"
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Attune <offers@attune.example>"
+# Public address of the site, for absolute links in e-mails; List-Unsubscribe
+# needs https, and the campaigns app warns when it is not.
+ATTUNE_SITE_URL = env_str("ATTUNE_SITE_URL") or "https://localhost:8000"
+# Seconds a signed page, click or open link stays valid (30 days), and an
+# unsubscribe link (one year, since old e-mails still get read).
+ATTUNE_CAMPAIGN_LINK_MAX_AGE = env_int(
+    "ATTUNE_CAMPAIGN_LINK_MAX_AGE", 30 * 24 * 3600, minimum=60
+)
+ATTUNE_UNSUBSCRIBE_MAX_AGE = env_int(
+    "ATTUNE_UNSUBSCRIBE_MAX_AGE", 365 * 24 * 3600, minimum=60
+)
+
 ATTUNE_LOG_LEVEL = log_level_from_env("ATTUNE_LOG_LEVEL")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

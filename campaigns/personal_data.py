@@ -1,0 +1,52 @@
+"""Export and erase what the campaigns app stores about a user.
+
+NOTE: nothing calls these yet; the accounts app's export and erasure
+registry is to call them, registered from CampaignsConfig.ready().
+"""
+
+from django.db import transaction
+
+from campaigns.models import Delivery
+
+
+def export_deliveries(user) -> list[dict]:
+    """Return the user's campaign deliveries with their tracking times."""
+    rows = (
+        Delivery.objects.filter(user_id=user.pk)
+        .select_related("campaign", "variant")
+        .order_by("id")
+    )
+    return [
+        {
+            "campaign": delivery.campaign.name,
+            "variant": delivery.variant.name if delivery.variant else "holdout",
+            "status": delivery.status,
+            "recommended_item_ids": delivery.item_ids,
+            "processed_at": iso(delivery.processed_at),
+            "opened_at": iso(delivery.opened_at),
+            "clicked_at": iso(delivery.clicked_at),
+        }
+        for delivery in rows
+    ]
+
+
+@transaction.atomic
+def erase_deliveries(user) -> int:
+    """Anonymize the user's deliveries and return how many rows changed.
+
+    The rows stay without user, items or tracking times, so campaign totals
+    do not change. The unique key on (campaign, user) allows any number of
+    anonymous rows. Impressions and clicks stored as interactions
+    belong to the recommendations app's erasure.
+    """
+    return Delivery.objects.filter(user_id=user.pk).update(
+        user=None,
+        item_ids=[],
+        error="",
+        opened_at=None,
+        clicked_at=None,
+    )
+
+
+def iso(value) -> str | None:
+    return value.isoformat() if value else None
