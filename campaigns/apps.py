@@ -7,3 +7,6 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         from campaigns import checks  # noqa: F401  registers the system checks
+        from campaigns.personal_data import register_sections
+
+        register_sections()

@@ -1,7 +1,7 @@
 """Export and erase what the campaigns app stores about a user.
 
-NOTE: nothing calls these yet; the accounts app's export and erasure
-registry is to call them, registered from CampaignsConfig.ready().
+CampaignsConfig.ready() registers both with the accounts app's personal-data
+registry, which runs them for the privacy page, the API and the admin.
 """
 
 from django.db import transaction
@@ -50,3 +50,9 @@ def erase_deliveries(user) -> int:
 
 def iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def register_sections() -> None:
+    from accounts.personal_data import register
+
+    register("deliveries", export=export_deliveries, erase=erase_deliveries)

@@ -46,3 +46,23 @@ def test_erase_anonymizes_and_keeps_totals(delivered):
 def test_export_after_erase_is_empty(delivered):
     erase_deliveries(delivered)
     assert export_deliveries(delivered) == []
+
+
+def test_account_export_includes_deliveries(delivered):
+    from accounts.services import export_user_data
+
+    exported = export_user_data(delivered)
+
+    assert exported["sections"]["deliveries"][0]["campaign"] == "Spring"
+
+
+def test_account_erasure_anonymizes_deliveries(delivered):
+    from accounts.services import erase_user
+
+    record = erase_user(delivered)
+
+    row = Delivery.objects.get()
+    assert row.user_id is None
+    assert row.item_ids == []
+    assert row.opened_at is None
+    assert record.counts["deliveries"] == 1
