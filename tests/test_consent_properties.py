@@ -3,16 +3,17 @@
 A state machine picks a user: imported with a precomputed list, new with
 a short history, or anonymous. It then runs a random sequence of steps:
 grant or withdraw a purpose, publish a policy version, request
-recommendations, check the e-mail audience. It keeps its own model of what each purpose
-allows and checks every answer against it. To cover another kind of step,
-such as a campaign send, add a @rule method that acts and asserts against
-self.allows(purpose).
+recommendations, check the e-mail audience, send a marketing e-mail. It
+keeps its own model of what each purpose allows and checks every answer
+against it. To cover another kind of step, add a @rule method that acts and
+asserts against self.allows(purpose).
 """
 
 import itertools
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -33,6 +34,9 @@ from accounts.consent import (
 )
 from accounts.models import ConsentSource, PolicyVersion, Purpose, User
 from accounts.policy import publish_policy
+from campaigns.models import CampaignStatus, Delivery
+from campaigns.sending import send_next_batch
+from campaigns.testing import make_campaign
 from recommendations.models import Interaction, InteractionKind, UserRecommendations
 from recommendations.services import Source, recommend
 
@@ -94,12 +98,17 @@ class ConsentMachine(RuleBasedStateMachine):
             return
         if kind == "imported":
             self.user = User.objects.get(external_id=f"movielens:{SLICE_USERS}")
+            self.user.email = "imported@attune.example"
+            self.user.save(update_fields=["email"])
             self.latest[Purpose.PERSONALIZATION] = (True, "2026-01")
             self.has_history = UserRecommendations.objects.filter(
                 user=self.user
             ).exists()
             return
-        self.user = User.objects.create_user(f"new-{next(version_numbers)}")
+        number = next(version_numbers)
+        self.user = User.objects.create_user(
+            f"new-{number}", email=f"new-{number}@attune.example"
+        )
         self.give_history(self.user)
         self.has_history = True
 
@@ -164,6 +173,24 @@ class ConsentMachine(RuleBasedStateMachine):
 
         assert has_consent(self.user, Purpose.EMAIL) == allowed
         assert (self.user.pk in users_with_consent(Purpose.EMAIL)) == allowed
+
+    @precondition(lambda self: self.user.is_authenticated)
+    @rule()
+    def send_campaign(self):
+        """Send one marketing e-mail to the user through the real send path."""
+        campaign = make_campaign(slug=f"property-{next(version_numbers)}")
+        Delivery.objects.create(
+            campaign=campaign, user=self.user, variant=campaign.variants.get()
+        )
+        campaign.status = CampaignStatus.SENDING
+        campaign.save(update_fields=["status"])
+        mail.outbox.clear()
+
+        while send_next_batch(campaign.pk).more:
+            pass
+
+        sent = [message for message in mail.outbox if self.user.email in message.to]
+        assert len(sent) == int(self.allows(Purpose.EMAIL))
 
 
 @pytest.mark.slow
