@@ -79,12 +79,12 @@ def build_profiles_task(user_ids: list[int] | None = None) -> int:
 def train_models_task(self, algorithms: list[str] | None = None) -> list[int]:
     """Train algorithms on one snapshot and queue precompute for promotions.
 
-    Defaults to the popularity baseline and the serving algorithm. Returns
-    the new version ids, or [] when another run holds the training lock.
+    Defaults to default_algorithms(). Returns the new version ids, or []
+    when another run holds the training lock.
     Running it twice is harmless: each run records versions, and promotion
     keeps the active version unless the new one is no worse.
     """
-    names = list(algorithms or ["popularity", settings.ATTUNE_SERVING_ALGORITHM])
+    names = list(algorithms or default_algorithms())
     check_algorithms(names)
     token = str(uuid.uuid4())
     if not cache.add(TRAINING_LOCK_KEY, token, TRAINING_TIME_LIMIT):
@@ -182,6 +182,16 @@ def train_on_snapshot(names: list[str]) -> tuple[list[ModelVersion], list[str]]:
         time.perf_counter() - started,
     )
     return versions, failed
+
+
+def default_algorithms() -> list[str]:
+    """Return what a plain training run fits: fallbacks, then the serving model.
+
+    Popularity serves anonymous and cold users, content similarity the items
+    nobody has interacted with yet, and item kNN the similar-items endpoint.
+    """
+    names = ["popularity", "content", "item_knn", settings.ATTUNE_SERVING_ALGORITHM]
+    return list(dict.fromkeys(names))
 
 
 def queue_precompute(version: ModelVersion, in_process: bool = False) -> None:

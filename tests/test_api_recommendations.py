@@ -293,7 +293,7 @@ def test_user_recommendations_query_count(
     client.get(f"{url}?n=1")
 
     # The user, then recommend()'s queries, whatever n is.
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = client.get(f"{url}?n={n}")
 
     assert len(response.json()["items"]) == n

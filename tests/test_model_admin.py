@@ -117,9 +117,10 @@ def test_retrain_now_trains_after_commit(
     assert "Queued retraining of the default algorithms." in messages_of(response)
     assert set(ModelVersion.objects.values_list("algorithm", flat=True)) == {
         "popularity",
+        "content",
         "item_knn",
     }
-    assert ModelVersion.objects.filter(is_active=True).count() == 2
+    assert ModelVersion.objects.filter(is_active=True).count() == 3
 
 
 def test_retrain_now_rejects_get(staff_client):

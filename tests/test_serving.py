@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -30,7 +31,8 @@ def test_recommend_returns_unseen_items_with_reasons(rated_user):
     assert not seen & {rec.item.pk for rec in result}
     assert all(rec.source == Source.PERSONAL for rec in result)
     assert all(rec.reason.startswith("Because you rated ") for rec in result)
-    assert all(rec.model_version.startswith("item_knn:") for rec in result)
+    serving = f"{settings.ATTUNE_SERVING_ALGORITHM}:"
+    assert all(rec.model_version.startswith(serving) for rec in result)
 
 
 @pytest.mark.django_db
@@ -120,7 +122,7 @@ def test_api_lists_recommendations_for_token_user(rated_user, api_client):
     first = body["items"][0]
     assert set(first) >= {"item_id", "type", "title", "score", "reason"}
     assert first["type"] == "product"
-    assert first["model_version"].startswith("item_knn:")
+    assert first["model_version"].startswith(f"{settings.ATTUNE_SERVING_ALGORITHM}:")
 
 
 @pytest.mark.django_db

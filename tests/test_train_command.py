@@ -13,7 +13,7 @@ def test_train_activates_models_and_precomputes(movielens_slice, capsys):
     active = set(
         ModelVersion.objects.filter(is_active=True).values_list("algorithm", flat=True)
     )
-    assert {"popularity", "item_knn"} <= active
+    assert active == {"popularity", "content", "item_knn"}
     assert UserRecommendations.objects.count() == 40
     assert "Built 40 profiles." in capsys.readouterr().out
 

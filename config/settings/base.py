@@ -171,7 +171,9 @@ SPECTACULAR_SETTINGS = {
 
 # Trained models are written here, one folder per algorithm and version.
 ARTIFACT_DIR = directory_from_env("ATTUNE_ARTIFACT_DIR", VAR_DIR / "artifacts")
-ATTUNE_SERVING_ALGORITHM = env_str("ATTUNE_SERVING_ALGORITHM") or "item_knn"
+# The ranker blends EASE and ALS candidates and scored best offline
+# (docs/benchmarks.md); item_knn trains in a second and explains itself best.
+ATTUNE_SERVING_ALGORITHM = env_str("ATTUNE_SERVING_ALGORITHM") or "ranker"
 # Length of each user's precomputed list; the serving function filters it
 # by type, category and newly seen items, so it is longer than a page.
 ATTUNE_PRECOMPUTE_LENGTH = env_int("ATTUNE_PRECOMPUTE_LENGTH", 100, minimum=10)

@@ -17,8 +17,8 @@ class Command(BaseCommand):
             "--algorithm",
             action="append",
             choices=sorted(REGISTRY),
-            help="algorithm to train; repeat for several (default: popularity "
-            "and the serving algorithm)",
+            help="algorithm to train; repeat for several (default: popularity, "
+            "content and ATTUNE_SERVING_ALGORITHM)",
         )
         parser.add_argument(
             "--queue",
