@@ -113,6 +113,8 @@ def recommend(
     candidates += popular_candidates(group, seen)
 
     chosen = select_items(candidates, n, kind=kind, category=category)
+    if len(chosen) < n and (kind or category):
+        chosen += matching_fill(chosen, n, seen, group, kind=kind, category=category)
     items = [
         Recommendation(
             item=item,
@@ -287,6 +289,62 @@ def select_items(
         if item_id in by_id
     ]
     return chosen[:n]
+
+
+def matching_fill(
+    chosen: list[tuple[Item, Candidate]],
+    n: int,
+    seen: set[int],
+    group: str | None,
+    *,
+    kind: str | None,
+    category: str | None,
+) -> list[tuple[Item, Candidate]]:
+    """Return items that match the filters to fill a list shorter than n.
+
+    The candidate lists only hold the top of each ranking, so a narrow filter
+    can leave a list short although more items match. This pass reads the
+    matching ids, orders them by popularity (never-seen items last, newest
+    first) and skips what is already chosen or seen.
+    """
+    matching = Item.objects.filter(is_active=True)
+    if kind:
+        matching = matching.filter(kind=kind)
+    if category:
+        matching = matching.filter(categories__slug=category)
+    taken = seen | {item.pk for item, _ in chosen}
+    ids = [
+        item_id
+        for item_id in matching.order_by("-id").values_list("id", flat=True)
+        if item_id not in taken
+    ]
+    if not ids:
+        return []
+
+    scores, label, source = popularity_of(ids, group)
+    ranked = sorted(zip(scores, ids, strict=True), key=lambda pair: -pair[0])
+    picked = ranked[: n - len(chosen)]
+    by_id = Item.objects.in_bulk([item_id for _, item_id in picked])
+    return [
+        (by_id[item_id], Candidate(item_id, score, None, source, label))
+        for score, item_id in picked
+    ]
+
+
+def popularity_of(ids: list[int], group: str | None) -> tuple[list[float], str, str]:
+    """Return popularity scores of item ids (0 when unknown), label and source."""
+    loaded = registry.load_active("popularity")
+    if loaded is None:
+        return [0.0] * len(ids), "", Source.POPULAR
+
+    group_scores, in_group = loaded.model.scores_for_group(group)
+    positions = loaded.item_positions(ids)
+    scores = [
+        float(group_scores[position]) if position >= 0 else 0.0
+        for position in positions
+    ]
+    source = Source.POPULAR_GROUP if in_group else Source.POPULAR
+    return scores, loaded.version.label, source
 
 
 def build_reasons(user, chosen: list[tuple[Item, Candidate]]) -> list[str]:

@@ -188,3 +188,21 @@ def test_sign_in_and_out(rated_user, client):
 
     client.post(reverse("logout"))
     assert client.get(reverse("for-you")).status_code == HTTPStatus.FOUND
+
+
+@pytest.mark.django_db
+def test_narrow_category_still_fills_n(rated_user):
+    """A filter matching items beyond the candidate lists still returns n."""
+    from catalog.models import Item
+
+    matching = Item.objects.filter(categories__slug="childrens", is_active=True)
+    unseen = matching.exclude(
+        pk__in=Interaction.objects.filter(user=rated_user).values("item_id")
+    ).count()
+
+    result = recommend(rated_user, 30, category="childrens")
+
+    assert len(result) == min(30, unseen)
+    assert len({rec.item.pk for rec in result}) == len(result)
+    for rec in result:
+        assert rec.item.categories.filter(slug="childrens").exists()
