@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from catalog.models import ItemKind
+from catalog.models import Category, ItemKind
 from recommendations.algorithms import REGISTRY
 from recommendations.events import MAX_BATCH, MAX_EVENT_ID_LENGTH
 from recommendations.models import InteractionKind, ModelStatus, ModelVersion
@@ -9,7 +9,17 @@ from recommendations.models import InteractionKind, ModelStatus, ModelVersion
 class RecommendationQuerySerializer(serializers.Serializer):
     n = serializers.IntegerField(min_value=1, max_value=100, default=10)
     type = serializers.ChoiceField(choices=ItemKind.choices, required=False)
-    category = serializers.SlugField(required=False)
+    category = serializers.SlugField(
+        required=False, help_text="slug of a category, as in the catalog's items"
+    )
+
+    def validate_category(self, value: str) -> str:
+        if not Category.objects.filter(slug=value).exists():
+            raise serializers.ValidationError(
+                f"No category has the slug {value!r}: use a slug listed in an "
+                "item's categories."
+            )
+        return value
 
 
 def parse_recommendation_query(params) -> dict:

@@ -206,3 +206,24 @@ def test_narrow_category_still_fills_n(rated_user):
     assert len({rec.item.pk for rec in result}) == len(result)
     for rec in result:
         assert rec.item.categories.filter(slug="childrens").exists()
+
+
+@pytest.mark.django_db
+def test_api_rejects_unknown_category(rated_user, api_client):
+    api_client.force_login(rated_user)
+
+    response = api_client.get("/api/v1/me/recommendations/?category=no-such-genre")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    [error] = response.json()["errors"]
+    assert error["field"] == "category"
+    assert "'no-such-genre'" in error["message"]
+
+
+@pytest.mark.django_db
+def test_api_docs_serve_swagger_locally(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"cdn.jsdelivr.net" not in response.content
+    assert b"swagger-ui" in response.content
