@@ -2,6 +2,7 @@ import json
 import logging
 import smtplib
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -11,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import User
 from campaigns import charts, pages, reports, sending, services
@@ -88,6 +90,20 @@ class ContentSlotInline(admin.TabularInline):
 class VariantInline(admin.StackedInline):
     model = Variant
     extra = 1
+
+
+class TestSendThrottle(SimpleRateThrottle):
+    """Rate of test messages per staff user, from the "test_send" API scope."""
+
+    scope = "test_send"
+
+    def get_rate(self) -> str:
+        # Read per request rather than from DRF's import-time copy, so a
+        # changed setting applies without a restart.
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
 @admin.register(Campaign)
@@ -174,6 +190,19 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def send_test(self, request, campaign, content):
         address = request.POST.get("address", "").strip()
+        throttle = TestSendThrottle()
+        if not throttle.allow_request(request, None):
+            logger.warning(
+                "Campaign %s: test message by user %s throttled",
+                campaign.pk,
+                request.user.pk,
+            )
+            self.message_user(
+                request,
+                f"Too many test messages: try again in {throttle.wait():.0f} s.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
         try:
             validate_email(address)
             sending.send_test_message(campaign, content, address)

@@ -162,3 +162,25 @@ def test_admin_add_forms_render(admin_client, db):
     for name in ("campaign", "segment"):
         response = admin_client.get(reverse(f"admin:campaigns_{name}_add"))
         assert response.status_code == HTTPStatus.OK, name
+
+
+def test_admin_test_sends_are_throttled(admin_client, db, mailoutbox, settings):
+    from campaigns.testing import train_popularity
+
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "test_send": "2/hour"},
+    }
+    train_popularity(make_catalog())
+    make_user("reader", first_name="Rae")
+    campaign = make_campaign()
+    url = reverse("admin:campaigns_campaign_preview", args=[campaign.pk])
+
+    for _ in range(3):
+        response = admin_client.post(
+            f"{url}?user=reader", {"address": "qa@example.com"}, follow=True
+        )
+
+    assert len(mailoutbox) == 2
+    assert b"Too many test messages" in response.content
