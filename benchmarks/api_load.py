@@ -109,7 +109,8 @@ def prepare_database() -> None:
         "from recommendations.models import ModelVersion;"
         "print(ModelVersion.objects.filter(is_active=True).count())"
     )
-    if manage("shell", "-c", check).strip() == "0":
+    # -v 0 keeps Django's "N objects imported automatically" line out.
+    if manage("shell", "-v", "0", "-c", check).strip() == "0":
         print("Importing and training MovieLens 100K", flush=True)
         manage("import_movielens", "--no-progress")
         manage("train")
@@ -210,8 +211,16 @@ def run_scenarios(args, port: int, workdir: Path, tokens: Path) -> dict:
     ping, recs = alternating_throughput(base, args)
     ratio = recs["rps"] / ping["rps"]
     per_user = args.rate / args.users
+    # Users start over about four seconds, so their fixed-rate schedules fall
+    # at different phases; started together, all 32 would send in the same
+    # millisecond every 160 ms and measure a synchronised burst instead.
     steady = locust(
-        base, "recommendations", users=args.users, seconds=args.seconds, rate=per_user
+        base,
+        "recommendations",
+        users=args.users,
+        seconds=args.seconds,
+        rate=per_user,
+        spawn_rate=max(1, args.users // 4),
     )
     events = locust(base, "events", users=4, seconds=args.seconds, batch=args.batch)
     events_per_second = events["rps"] * args.batch
@@ -258,8 +267,21 @@ def alternating_throughput(base: dict, args) -> tuple[dict, dict]:
     )
 
 
-def locust(base: dict, scenario: str, *, users: int, seconds: int, rate=0, batch=500):
-    """Run one headless locust scenario and return its aggregated statistics."""
+def locust(
+    base: dict,
+    scenario: str,
+    *,
+    users: int,
+    seconds: int,
+    rate=0,
+    batch=500,
+    spawn_rate: int | None = None,
+):
+    """Run one headless locust scenario and return its aggregated statistics.
+
+    With a spawn_rate below users, statistics restart once every user runs,
+    so the ramp-up is not measured.
+    """
     prefix = base["workdir"] / f"{scenario}-{users}-{rate}-{time.monotonic_ns()}"
     env = {
         **os.environ,
@@ -281,7 +303,8 @@ def locust(base: dict, scenario: str, *, users: int, seconds: int, rate=0, batch
         "--users",
         str(users),
         "--spawn-rate",
-        str(users),
+        str(spawn_rate or users),
+        *(["--reset-stats"] if spawn_rate and spawn_rate < users else []),
         "--run-time",
         f"{seconds}s",
         "--csv",
