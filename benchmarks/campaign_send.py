@@ -101,6 +101,11 @@ def setup_django(port: int) -> None:
     os.environ["ATTUNE_SITE_URL"] = "https://attune.example"
     os.environ["ATTUNE_LOG_LEVEL"] = "WARNING"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    # Its throwaway database numbers model versions from 1, so a shared
+    # artifact folder would overwrite version 1 of the real database.
+    os.environ.setdefault(
+        "ATTUNE_ARTIFACT_DIR", str(ROOT / "var" / "campaign-bench-artifacts")
+    )
     import django
 
     django.setup()
