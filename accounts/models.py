@@ -4,7 +4,7 @@ from django.db import models
 
 
 class User(AbstractUser):
-    """A person Attune knows: a customer, a subscriber or a staff member."""
+    """A person Attune stores: a customer, a subscriber or a staff member."""
 
     # Identifier in the system the user was imported from, such as
     # "movielens:196"; empty for users who signed up here.

@@ -212,8 +212,8 @@ def run_scenarios(args, port: int, workdir: Path, tokens: Path) -> dict:
     ratio = recs["rps"] / ping["rps"]
     per_user = args.rate / args.users
     # Users start over about four seconds, so their fixed-rate schedules fall
-    # at different phases; started together, all 32 would send in the same
-    # millisecond every 160 ms and measure a synchronised burst instead.
+    # at different phases. Started together, all 32 would send in the same
+    # millisecond every 160 ms, and the run would measure that burst instead.
     steady = locust(
         base,
         "recommendations",

@@ -24,6 +24,6 @@ urlpatterns = [
     ),
 ]
 
-# Unknown paths and crashes under /api/ answer in the API's error format.
+# Unknown paths and crashes under /api/ get the API's error format.
 handler404 = "config.api.not_found"
 handler500 = "config.api.server_error"

@@ -254,7 +254,7 @@ def decode(path: Path) -> str:
 
     GroupLens ships ml-100k in Latin-1, while files that users edit are
     usually UTF-8; a Latin-1 file is seldom also valid UTF-8, so trying
-    UTF-8 first tells them apart.
+    UTF-8 first separates them.
     """
     raw = path.read_bytes()
     try:

@@ -38,10 +38,10 @@ REASON_VERBS = {
 
 
 class Source:
-    """Which path produced a recommendation; reported with every item."""
+    """Name of the path that produced a recommendation, reported with every item."""
 
     PERSONAL = "personal"
-    # An item nobody has interacted with yet, found by content similarity.
+    # An item without interactions yet, found by content similarity.
     NEW_ITEM = "content"
     POPULAR_GROUP = "popular_in_group"
     POPULAR = "popular"
@@ -391,7 +391,7 @@ def similar_items(item: Item, n: int = 10) -> SimilarItems:
 
     The active item-kNN version's similarity row for the item decides; an
     item the model has no neighbours for gets popular items from its own
-    categories instead, and source says which path answered.
+    categories instead, and source names the path that chose them.
     """
     if n < 1 or n > MAX_N:
         raise ValueError(f"n={n} is out of range: ask for 1 to {MAX_N} items.")

@@ -188,7 +188,7 @@ def default_algorithms() -> list[str]:
     """Return what a plain training run fits: fallbacks, then the serving model.
 
     Popularity serves anonymous and cold users, content similarity the items
-    nobody has interacted with yet, and item kNN the similar-items endpoint.
+    without interactions yet, and item kNN the similar-items endpoint.
     """
     names = ["popularity", "content", "item_knn", settings.ATTUNE_SERVING_ALGORITHM]
     return list(dict.fromkeys(names))

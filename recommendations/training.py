@@ -69,8 +69,8 @@ def train(
 
     The version is first evaluated on the stratified split of data (fit on
     the 75 % part, nDCG@10 on the rest), then fitted on all of data. It
-    becomes active only if its nDCG@10 is at least the active version's;
-    otherwise it is stored with status rejected and the active one keeps
+    becomes active only if its nDCG@10 is at least the active version's.
+    Otherwise it is stored with status rejected, and the active one keeps
     serving. A failed fit, or learned NaN or infinite values, is recorded
     with status failed and its error, re-raised, and changes nothing else.
     """
@@ -174,7 +174,7 @@ def precompute(version: ModelVersion, data: InteractionData | None = None) -> in
     """Write each trained user's top list from the version; return the count.
 
     data must be the snapshot the version was trained on, or a newer one with
-    the same items; otherwise the item columns would not line up.
+    the same items, because otherwise the item columns would not line up.
     """
     loaded = registry.load_version(version)
     data = data if data is not None else load_interaction_data()

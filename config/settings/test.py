@@ -1,7 +1,7 @@
 """Settings for the test suite: the same environment variables as base.
 
 Tasks run eagerly unless a test starts a real worker, so that a test that
-queues work without one does not wait for a broker nobody listens to.
+queues work without one does not wait for a broker with no worker.
 """
 
 from config.settings.base import *  # noqa: F403

@@ -60,7 +60,7 @@ class Recommender:
         """Return a dense float array of shape (len(user_indices), n_items).
 
         user_indices are rows of the training matrix, or -1 for a user the
-        model was not trained on; history holds the same users' binary
+        model was not trained on; history contains the same users' binary
         interaction rows, which neighbourhood models score from.
         """
         raise NotImplementedError

@@ -129,7 +129,7 @@ def top_neighbours(similarity_block, n_items: int, k: int) -> sparse.csr_matrix:
 
     similarity_block(columns) returns the dense (n_items, len(columns))
     similarities of every item to the target columns. The result's column j
-    holds item j's neighbours; the diagonal and non-positive values are
+    contains item j's neighbours; the diagonal and non-positive values are
     dropped.
     """
     rows, cols, values = [], [], []

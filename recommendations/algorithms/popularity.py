@@ -12,7 +12,7 @@ from recommendations.dataset import InteractionData
 class Popularity(Recommender):
     """Rank items by how many users interacted with them.
 
-    group_scores_ holds the same counts within each demographic group (age
+    group_scores_ contains the same counts within each demographic group (age
     band and gender), for users who consented to profiling but have no
     interactions yet.
     """
