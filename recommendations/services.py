@@ -1,19 +1,22 @@
 """The serving function: the one way anything asks for recommendations.
 
-The API, the personalized pages and the campaign e-mails call recommend();
-none of them talks to a model. Consent decides the path: a user who granted
-personalization gets their precomputed top list (or an on-demand one), and
-everyone else, anonymous visitors included, gets the same non-personal list.
+The API, the personalized pages and the campaign e-mails call recommend() or
+its batch form recommend_many(); none of them talks to a model. Consent
+decides the path: a user who granted personalization gets their precomputed
+top list (or an on-demand one), and everyone else, anonymous visitors
+included, gets the same non-personal list.
 """
 
 import logging
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, islice
 
 import numpy as np
 from django.conf import settings
 from scipy import sparse
 
-from accounts.consent import has_consent
+from accounts.consent import users_with_consent
 from accounts.models import Profile, Purpose, age_band
 from catalog.models import Item
 from recommendations import registry
@@ -26,6 +29,9 @@ MAX_N = 100
 # (at least one slot when such an item matches), so new items get seen.
 NEW_ITEM_SHARE = 0.1
 CONTENT_ALGORITHM = "content"
+# Users whose new-item scores are computed in one matrix product; bounds the
+# dense (users x items) block to about 100 MB for a 100,000-item catalogue.
+SCORE_CHUNK = 256
 
 REASON_VERBS = {
     InteractionKind.RATING: "rated",
@@ -91,150 +97,402 @@ def recommend(
     to items in the category with that slug. Fewer than n items come back
     only when fewer match.
     """
-    if n < 1 or n > MAX_N:
-        raise ValueError(f"n={n} is out of range: ask for 1 to {MAX_N} items.")
+    return recommend_many([user], n, kind=kind, category=category)[0]
 
-    personal = bool(
-        user is not None
-        and user.is_authenticated
-        and has_consent(user, Purpose.PERSONALIZATION)
+
+def recommend_many(
+    users: Iterable,
+    n: int = 10,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+    exclude: Mapping[int, set[int]] | None = None,
+) -> list[RecommendationList]:
+    """Return recommend()'s list for each of users, in the same order.
+
+    exclude maps a user id to item ids to leave out of that user's list,
+    such as items an earlier part of the same e-mail already shows. The
+    whole call reads the database with about as many queries as one user
+    needs; ServingBatch serves several requests for the same users.
+    """
+    return ServingBatch(users).recommend(
+        n, kind=kind, category=category, exclude=exclude
     )
-    seen: set[int] = set()
-    candidates: list[Candidate] = []
-    if personal:
-        seen = set(
-            Interaction.objects.filter(user_id=user.pk).values_list(
-                "item_id", flat=True
+
+
+@dataclass(frozen=True)
+class PersonalList:
+    """A user's personal list as stored: [item id, score, cause id] rows, best first.
+
+    Candidates are made from the rows only as far as a request reads, which
+    is rarely beyond the first few dozen of the 100 rows.
+    """
+
+    label: str
+    entries: list
+
+    def __iter__(self) -> Iterator[Candidate]:
+        for item_id, score, because in self.entries:
+            yield Candidate(item_id, score, because, Source.PERSONAL, self.label)
+
+
+NO_LIST = PersonalList("", [])
+
+
+@dataclass(frozen=True)
+class UserState:
+    """The serving state of one consenting user on the personal path."""
+
+    # Item id to the kind of one interaction with it, for the reasons.
+    seen: dict[int, str]
+    group: str | None
+    personal: PersonalList
+    new_items: list[Candidate]
+
+
+NON_PERSONAL = UserState({}, None, NO_LIST, [])
+
+
+class ServingBatch:
+    """The serving state of a set of users, read once for all of them.
+
+    Consent, interaction history, demographic group and precomputed lists
+    of all the users come from one query each. The active model versions
+    are looked up once. A campaign batch of 500 recipients therefore costs
+    about as many queries as a single request. Users without personalization
+    consent, and anonymous visitors, share one non-personal list.
+    """
+
+    def __init__(self, users: Iterable):
+        self.users = list(users)
+        ids = {
+            user.pk for user in self.users if user is not None and user.is_authenticated
+        }
+        personal = users_with_consent(Purpose.PERSONALIZATION, ids) if ids else set()
+        seen = read_histories(personal)
+        groups = read_groups(personal)
+        lists = personal_lists(personal, seen)
+        self.popularity = registry.load_active("popularity")
+        new_items = new_item_lists(seen, self.popularity)
+        self.states = {
+            user_id: UserState(
+                seen.get(user_id, {}),
+                groups.get(user_id),
+                lists.get(user_id, NO_LIST),
+                new_items.get(user_id, []),
             )
-        )
-        candidates = personal_candidates(user, seen)
-        candidates = with_new_items(candidates, new_item_candidates(seen), n)
-    group = demographic_group(user) if personal else None
-    candidates += popular_candidates(group, seen)
+            for user_id in personal
+        }
+        self.popular_lists: dict[str | None, list[Candidate]] = {}
+        # Every id a request may consider, gathered on the first request.
+        self.candidate_ids: set[int] | None = None
 
-    chosen = select_items(candidates, n, kind=kind, category=category)
-    if len(chosen) < n and (kind or category):
-        chosen += matching_fill(chosen, n, seen, group, kind=kind, category=category)
-    items = [
-        Recommendation(
-            item=item,
-            score=candidate.score,
-            reason=reason,
-            source=candidate.source,
-            model_version=candidate.model_version,
+    def state(self, user) -> UserState:
+        if user is None or not user.is_authenticated:
+            return NON_PERSONAL
+        return self.states.get(user.pk, NON_PERSONAL)
+
+    def recommend(
+        self,
+        n: int = 10,
+        *,
+        kind: str | None = None,
+        category: str | None = None,
+        exclude: Mapping[int, set[int]] | None = None,
+    ) -> list[RecommendationList]:
+        """Return up to n items for each user; see recommend_many()."""
+        if n < 1 or n > MAX_N:
+            raise ValueError(f"n={n} is out of range: ask for 1 to {MAX_N} items.")
+
+        exclude = exclude or {}
+        states = [self.state(user) for user in self.users]
+        matching = self.matching_ids(states, kind=kind, category=category)
+        fill = MatchingFill(self, kind=kind, category=category)
+        picks = []
+        for user, state in zip(self.users, states, strict=True):
+            excluded = exclude.get(user.pk, ()) if user is not None else ()
+            chosen = pick(self.candidates(state, n), n, matching, state.seen, excluded)
+            if len(chosen) < n and (kind or category):
+                chosen += fill.pick(state, n - len(chosen), chosen, excluded)
+            picks.append(chosen)
+        return self.build_lists(states, picks)
+
+    def candidates(self, state: UserState, n: int) -> Iterator[Candidate]:
+        """Yield the user's candidates, best first; repeats are possible.
+
+        Up to NEW_ITEM_SHARE of n new-item candidates (at least one) go at
+        the end of the personal top n, so new items get seen.
+        """
+        seen = state.seen
+        personal = (c for c in state.personal if c.item_id not in seen)
+        if state.new_items:
+            slots = max(1, int(n * NEW_ITEM_SHARE))
+            head = islice(personal, max(n - slots, 0))
+            personal = chain(head, state.new_items[:slots], personal)
+        return chain(personal, self.popular(state.group))
+
+    def popular(self, group: str | None) -> list[Candidate]:
+        """Return popular items, within the demographic group when one is given.
+
+        The list is capped at MAX_N items beyond the longest history among
+        the users of the group, so that every user still finds MAX_N unseen.
+        """
+        if group not in self.popular_lists:
+            longest = max(
+                (len(s.seen) for s in self.states.values() if s.group == group),
+                default=0,
+            )
+            self.popular_lists[group] = popular_candidates(
+                self.popularity, group, MAX_N + longest
+            )
+        return self.popular_lists[group]
+
+    def matching_ids(
+        self, states: list[UserState], *, kind: str | None, category: str | None
+    ) -> set[int]:
+        """Return the candidate ids that are active and match the filters."""
+        if self.candidate_ids is None:
+            ids: set[int] = set()
+            for state in {id(state): state for state in states}.values():
+                ids.update(entry[0] for entry in state.personal.entries)
+                ids.update(c.item_id for c in state.new_items)
+            for group in {state.group for state in states}:
+                ids.update(c.item_id for c in self.popular(group))
+            self.candidate_ids = ids
+        if not self.candidate_ids:
+            return set()
+
+        items = Item.objects.filter(id__in=self.candidate_ids)
+        return set(filter_items(items, kind, category).values_list("id", flat=True))
+
+    def build_lists(
+        self, states: list[UserState], picks: list[list[Candidate]]
+    ) -> list[RecommendationList]:
+        """Turn picked candidates into recommendations with items and reasons."""
+        items = Item.objects.in_bulk({c.item_id for chosen in picks for c in chosen})
+        causes = {c.because_item_id for chosen in picks for c in chosen}
+        causes.discard(None)
+        titles = (
+            dict(Item.objects.filter(id__in=causes).values_list("id", "title"))
+            if causes
+            else {}
         )
-        for (item, candidate), reason in zip(
-            chosen, build_reasons(user, chosen), strict=True
-        )
-    ]
-    return RecommendationList(
-        items=items,
-        personalized=any(r.source in (Source.PERSONAL, Source.NEW_ITEM) for r in items),
+        results = []
+        for state, chosen in zip(states, picks, strict=True):
+            recommendations = [
+                Recommendation(
+                    item=items[candidate.item_id],
+                    score=candidate.score,
+                    reason=reason(candidate, state.seen, titles),
+                    source=candidate.source,
+                    model_version=candidate.model_version,
+                )
+                for candidate in chosen
+                # An item deleted since it was matched is left out.
+                if candidate.item_id in items
+            ]
+            personalized = any(
+                r.source in (Source.PERSONAL, Source.NEW_ITEM) for r in recommendations
+            )
+            results.append(RecommendationList(recommendations, personalized))
+        return results
+
+
+def pick(
+    candidates: Iterable[Candidate],
+    n: int,
+    matching: set[int],
+    seen: Mapping[int, str],
+    excluded: Container[int],
+) -> list[Candidate]:
+    """Return the first n distinct matching candidates not seen or excluded."""
+    chosen: list[Candidate] = []
+    considered: set[int] = set()
+    for candidate in candidates:
+        item_id = candidate.item_id
+        if item_id in considered:
+            continue
+        considered.add(item_id)
+        if item_id in matching and item_id not in seen and item_id not in excluded:
+            chosen.append(candidate)
+            if len(chosen) == n:
+                break
+    return chosen
+
+
+def filter_items(items, kind: str | None, category: str | None):
+    items = items.filter(is_active=True)
+    if kind:
+        items = items.filter(kind=kind)
+    if category:
+        items = items.filter(categories__slug=category)
+    return items
+
+
+def read_histories(user_ids: set[int]) -> dict[int, dict[int, str]]:
+    """Return, per user, the items they interacted with and one kind each."""
+    seen: dict[int, dict[int, str]] = {}
+    if not user_ids:
+        return seen
+    rows = Interaction.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "item_id", "kind"
     )
+    for user_id, item_id, kind in rows.iterator(chunk_size=10_000):
+        seen.setdefault(user_id, {}).setdefault(item_id, kind)
+    return seen
 
 
-def personal_candidates(user, seen: set[int]) -> list[Candidate]:
-    """Return the user's precomputed list, or score their history on demand."""
-    stored = (
-        UserRecommendations.objects.filter(user_id=user.pk)
-        .select_related("model_version")
-        .first()
+def read_groups(user_ids: set[int]) -> dict[int, str]:
+    """Return each user's demographic group key, for those with a profile."""
+    if not user_ids:
+        return {}
+    rows = Profile.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "age", "gender"
     )
-    if stored is not None and stored.model_version.is_active:
-        label = stored.model_version.label
-        return [
-            Candidate(item_id, score, because, Source.PERSONAL, label)
-            for item_id, score, because in stored.entries
-            if item_id not in seen
-        ]
-    if not seen:
-        return []
-    return on_demand_candidates(seen)
+    return {
+        user_id: group_key(age_band(age), gender or None)
+        for user_id, age, gender in rows
+    }
 
 
-def history_row(loaded, seen: set[int]) -> sparse.csr_matrix | None:
-    """Return the seen items as a 1 x n_items row of the model, or None."""
-    columns = loaded.item_positions(sorted(seen))
-    columns = columns[columns >= 0]
-    if not len(columns):
-        return None
+def personal_lists(
+    user_ids: set[int], seen: dict[int, dict[int, str]]
+) -> dict[int, PersonalList]:
+    """Return each user's precomputed list, or one scored from their history.
+
+    A list stored from a version that is no longer active is ignored, and
+    the user's history is scored on demand instead, as for a user the model
+    was not trained on.
+    """
+    lists: dict[int, PersonalList] = {}
+    if not user_ids:
+        return lists
+
+    rows = UserRecommendations.objects.filter(user_id__in=user_ids).values_list(
+        "user_id",
+        "entries",
+        "model_version_id",
+        "model_version__algorithm",
+        "model_version__is_active",
+    )
+    for user_id, entries, version_id, algorithm, is_active in rows:
+        if is_active:
+            lists[user_id] = PersonalList(f"{algorithm}:{version_id}", entries)
+
+    on_demand = {
+        user_id: seen[user_id]
+        for user_id in user_ids
+        if user_id not in lists and seen.get(user_id)
+    }
+    lists.update(on_demand_lists(on_demand))
+    return lists
+
+
+def history_rows(loaded, histories: list[Iterable[int]]) -> sparse.csr_matrix:
+    """Return the histories as binary rows over the model's item columns.
+
+    Items the model does not know are left out.
+    """
+    rows, columns = [], []
+    for row, items in enumerate(histories):
+        positions = loaded.item_positions(sorted(items))
+        positions = positions[positions >= 0]
+        rows.append(np.full(len(positions), row))
+        columns.append(positions)
+    rows_array = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    columns_array = np.concatenate(columns) if columns else np.zeros(0, np.int64)
     return sparse.csr_matrix(
-        (np.ones(len(columns), np.float32), (np.zeros(len(columns)), columns)),
-        shape=(1, len(loaded.item_ids)),
+        (np.ones(len(rows_array), np.float32), (rows_array, columns_array)),
+        shape=(len(histories), len(loaded.item_ids)),
     )
 
 
-def on_demand_candidates(seen: set[int]) -> list[Candidate]:
-    """Score a history the model was not trained on, such as a new user's."""
+def on_demand_lists(histories: dict[int, dict[int, str]]) -> dict[int, PersonalList]:
+    """Score histories the model was not trained on, such as new users'."""
+    if not histories:
+        return {}
     loaded = registry.load_active(settings.ATTUNE_SERVING_ALGORITHM)
     if loaded is None:
-        return []
+        return {}
 
-    history = history_row(loaded, seen)
-    if history is None:
-        return []
-    items, scores = loaded.model.recommend(
-        np.array([-1]), history, settings.ATTUNE_PRECOMPUTE_LENGTH
+    user_ids = list(histories)
+    matrix = history_rows(loaded, [histories[user_id] for user_id in user_ids])
+    known = np.flatnonzero(matrix.getnnz(axis=1))
+    if not len(known):
+        return {}
+    top_items, top_scores = loaded.model.recommend(
+        np.full(len(known), -1), matrix[known], settings.ATTUNE_PRECOMPUTE_LENGTH
     )
-    causes = loaded.model.explain(history, items[0])
     label = loaded.version.label
-    return [
-        Candidate(
-            int(loaded.item_ids[item]),
-            float(score),
-            int(loaded.item_ids[cause]) if cause is not None else None,
-            Source.PERSONAL,
-            label,
-        )
-        for item, score, cause in zip(items[0], scores[0], causes, strict=True)
-    ]
+    all_causes = loaded.model.explain_rows(matrix[known], top_items)
+    lists = {}
+    for row, items, scores, causes in zip(
+        known, top_items, top_scores, all_causes, strict=True
+    ):
+        entries = [
+            (
+                int(loaded.item_ids[item]),
+                float(score),
+                int(loaded.item_ids[cause]) if cause is not None else None,
+            )
+            for item, score, cause in zip(items, scores, causes, strict=True)
+        ]
+        lists[user_ids[row]] = PersonalList(label, entries)
+    return lists
 
 
-def with_new_items(
-    candidates: list[Candidate], new_items: list[Candidate], n: int
-) -> list[Candidate]:
-    """Put up to NEW_ITEM_SHARE of n new-item candidates at the end of the top n."""
-    if not new_items:
-        return candidates
-    slots = max(1, int(n * NEW_ITEM_SHARE))
-    head = max(n - slots, 0)
-    return candidates[:head] + new_items[:slots] + candidates[head:]
-
-
-def new_item_candidates(seen: set[int]) -> list[Candidate]:
-    """Return items with no interactions yet, by content similarity to seen.
+def new_item_lists(
+    seen: dict[int, dict[int, str]], popularity
+) -> dict[int, list[Candidate]]:
+    """Return, per user, items with no interactions yet, by content similarity.
 
     Items the active popularity version counts zero times, or does not know
-    at all, are new. Without an active content version there are none.
+    at all, are new. Without an active content version there are none, and
+    a catalogue without new items costs no scoring at all.
     """
+    histories = {user_id: items for user_id, items in seen.items() if items}
+    if not histories:
+        return {}
     loaded = registry.load_active(CONTENT_ALGORITHM)
-    if loaded is None or not seen:
-        return []
+    if loaded is None:
+        return {}
+    cold = ~known_popular_items(popularity, loaded.item_ids)
+    if not cold.any():
+        return {}
 
-    history = history_row(loaded, seen)
-    if history is None:
-        return []
-    scores = np.asarray(loaded.model.score(np.array([-1]), history))[0]
-    cold = ~known_popular_items(loaded.item_ids)
-    scores = np.where(cold & (scores > 0), scores, -np.inf)
-    order = [i for i in np.argsort(-scores, kind="stable") if np.isfinite(scores[i])]
-    causes = loaded.model.explain(history, np.asarray(order[:MAX_N], dtype=np.int64))
+    user_ids = list(histories)
     label = loaded.version.label
-    return [
-        Candidate(
-            int(loaded.item_ids[item]),
-            float(scores[item]),
-            int(loaded.item_ids[cause]) if cause is not None else None,
-            Source.NEW_ITEM,
-            label,
-        )
-        for item, cause in zip(order[:MAX_N], causes, strict=True)
-    ]
+    lists = {}
+    for start in range(0, len(user_ids), SCORE_CHUNK):
+        chunk = user_ids[start : start + SCORE_CHUNK]
+        matrix = history_rows(loaded, [histories[user_id] for user_id in chunk])
+        scores = np.asarray(loaded.model.score(np.full(len(chunk), -1), matrix))
+        scores = np.where(cold & (scores > 0), scores, -np.inf)
+        orders = []
+        for row in range(len(chunk)):
+            order = np.argsort(-scores[row], kind="stable")[:MAX_N]
+            orders.append(order[np.isfinite(scores[row, order])])
+        all_causes = loaded.model.explain_rows(matrix, orders)
+        for row, (user_id, order, causes) in enumerate(
+            zip(chunk, orders, all_causes, strict=True)
+        ):
+            if not len(order):
+                continue
+            lists[user_id] = [
+                Candidate(
+                    int(loaded.item_ids[item]),
+                    float(scores[row, item]),
+                    int(loaded.item_ids[cause]) if cause is not None else None,
+                    Source.NEW_ITEM,
+                    label,
+                )
+                for item, cause in zip(order, causes, strict=True)
+            ]
+    return lists
 
 
-def known_popular_items(item_ids: np.ndarray) -> np.ndarray:
-    """Return, per item id, whether the active popularity version counted it."""
-    loaded = registry.load_active("popularity")
+def known_popular_items(loaded, item_ids: np.ndarray) -> np.ndarray:
+    """Return, per item id, whether the loaded popularity version counted it."""
     if loaded is None:
         return np.zeros(len(item_ids), dtype=bool)
     positions = loaded.item_positions(item_ids)
@@ -242,135 +500,112 @@ def known_popular_items(item_ids: np.ndarray) -> np.ndarray:
     return counts > 0
 
 
-def demographic_group(user) -> str | None:
-    profile = Profile.objects.filter(user_id=user.pk).values("age", "gender").first()
-    if profile is None:
-        return None
-    return group_key(age_band(profile["age"]), profile["gender"] or None)
-
-
-def popular_candidates(group: str | None, seen: set[int]) -> list[Candidate]:
-    """Return popular items, within the demographic group when one is given."""
-    loaded = registry.load_active("popularity")
+def popular_candidates(loaded, group: str | None, length: int) -> list[Candidate]:
+    """Return up to length popular items, within the group when one is given."""
     if loaded is None:
         return []
 
     scores, in_group = loaded.model.scores_for_group(group)
     source = Source.POPULAR_GROUP if in_group else Source.POPULAR
-    order = np.argsort(-scores, kind="stable")[: MAX_N + len(seen)]
+    order = np.argsort(-scores, kind="stable")[:length]
+    order = order[scores[order] > 0]
     label = loaded.version.label
-    candidates = []
-    for index in order:
-        item_id = int(loaded.item_ids[index])
-        if item_id not in seen and scores[index] > 0:
-            candidates.append(
-                Candidate(item_id, float(scores[index]), None, source, label)
-            )
-    return candidates
+    return [
+        Candidate(
+            int(loaded.item_ids[index]), float(scores[index]), None, source, label
+        )
+        for index in order
+    ]
 
 
-def select_items(
-    candidates: list[Candidate], n: int, *, kind: str | None, category: str | None
-) -> list[tuple[Item, Candidate]]:
-    """Keep the first n candidates whose items are active and match the filters."""
+class MatchingFill:
+    """Items that match the filters, to fill lists shorter than n.
+
+    The candidate lists only hold the top of each ranking, so a narrow filter
+    can leave a list short although more items match. This pass reads the
+    matching ids once, orders them by popularity (never-seen items last,
+    newest first) per demographic group, and gives each short list the
+    first ones it has not chosen, seen or excluded.
+    """
+
+    def __init__(self, batch: ServingBatch, *, kind: str | None, category: str | None):
+        self.batch = batch
+        self.kind = kind
+        self.category = category
+        self.matching: list[int] | None = None
+        self.ranked: dict[str | None, list[Candidate]] = {}
+
+    def pick(
+        self,
+        state: UserState,
+        count: int,
+        chosen: list[Candidate],
+        excluded: Container[int],
+    ) -> list[Candidate]:
+        chosen_ids = {c.item_id for c in chosen}
+        picked = []
+        for candidate in self.ranking(state.group):
+            item_id = candidate.item_id
+            if item_id in chosen_ids or item_id in state.seen or item_id in excluded:
+                continue
+            picked.append(candidate)
+            if len(picked) == count:
+                break
+        return picked
+
+    def ranking(self, group: str | None) -> list[Candidate]:
+        if group in self.ranked:
+            return self.ranked[group]
+        if self.matching is None:
+            items = filter_items(Item.objects.all(), self.kind, self.category)
+            self.matching = list(items.order_by("-id").values_list("id", flat=True))
+
+        loaded = self.batch.popularity
+        scores = np.zeros(len(self.matching))
+        label, source = "", Source.POPULAR
+        if loaded is not None and self.matching:
+            group_scores, in_group = loaded.model.scores_for_group(group)
+            positions = loaded.item_positions(self.matching)
+            known = positions >= 0
+            scores[known] = group_scores[positions[known]]
+            label = loaded.version.label
+            source = Source.POPULAR_GROUP if in_group else Source.POPULAR
+        order = np.argsort(-scores, kind="stable")
+        self.ranked[group] = [
+            Candidate(self.matching[k], float(scores[k]), None, source, label)
+            for k in order
+        ]
+        return self.ranked[group]
+
+
+def reason(candidate: Candidate, seen: Mapping[int, str], titles: dict) -> str:
+    """Return why the item was chosen, naming the seen item behind it."""
+    cause = candidate.because_item_id
+    if cause in titles:
+        verb = REASON_VERBS.get(seen.get(cause), "viewed")
+        return f"Because you {verb} {titles[cause]}"
+    if candidate.source == Source.NEW_ITEM:
+        return "New, and like what you viewed"
+    if candidate.source == Source.POPULAR_GROUP:
+        return "Popular with people like you"
+    if candidate.source == Source.PERSONAL:
+        return "Picked for you"
+    return "Popular right now"
+
+
+def select_items(candidates: list[Candidate], n: int) -> list[tuple[Item, Candidate]]:
+    """Keep the first n candidates whose items are active."""
     unique: dict[int, Candidate] = {}
     for candidate in candidates:
         unique.setdefault(candidate.item_id, candidate)
 
-    items = Item.objects.filter(id__in=list(unique), is_active=True)
-    if kind:
-        items = items.filter(kind=kind)
-    if category:
-        items = items.filter(categories__slug=category)
-    by_id = {item.pk: item for item in items}
+    by_id = Item.objects.filter(id__in=list(unique), is_active=True).in_bulk()
     chosen = [
         (by_id[item_id], candidate)
         for item_id, candidate in unique.items()
         if item_id in by_id
     ]
     return chosen[:n]
-
-
-def matching_fill(
-    chosen: list[tuple[Item, Candidate]],
-    n: int,
-    seen: set[int],
-    group: str | None,
-    *,
-    kind: str | None,
-    category: str | None,
-) -> list[tuple[Item, Candidate]]:
-    """Return items that match the filters to fill a list shorter than n.
-
-    The candidate lists only hold the top of each ranking, so a narrow filter
-    can leave a list short although more items match. This pass reads the
-    matching ids, orders them by popularity (never-seen items last, newest
-    first) and skips what is already chosen or seen.
-    """
-    matching = Item.objects.filter(is_active=True)
-    if kind:
-        matching = matching.filter(kind=kind)
-    if category:
-        matching = matching.filter(categories__slug=category)
-    taken = seen | {item.pk for item, _ in chosen}
-    ids = [
-        item_id
-        for item_id in matching.order_by("-id").values_list("id", flat=True)
-        if item_id not in taken
-    ]
-    if not ids:
-        return []
-
-    scores, label, source = popularity_of(ids, group)
-    ranked = sorted(zip(scores, ids, strict=True), key=lambda pair: -pair[0])
-    picked = ranked[: n - len(chosen)]
-    by_id = Item.objects.in_bulk([item_id for _, item_id in picked])
-    return [
-        (by_id[item_id], Candidate(item_id, score, None, source, label))
-        for score, item_id in picked
-    ]
-
-
-def popularity_of(ids: list[int], group: str | None) -> tuple[list[float], str, str]:
-    """Return popularity scores of item ids (0 when unknown), label and source."""
-    loaded = registry.load_active("popularity")
-    if loaded is None:
-        return [0.0] * len(ids), "", Source.POPULAR
-
-    group_scores, in_group = loaded.model.scores_for_group(group)
-    positions = loaded.item_positions(ids)
-    scores = [
-        float(group_scores[position]) if position >= 0 else 0.0
-        for position in positions
-    ]
-    source = Source.POPULAR_GROUP if in_group else Source.POPULAR
-    return scores, loaded.version.label, source
-
-
-def build_reasons(user, chosen: list[tuple[Item, Candidate]]) -> list[str]:
-    """Return one reason per chosen item, naming the seen item behind it."""
-    causes = {c.because_item_id for _, c in chosen if c.because_item_id}
-    titles = dict(Item.objects.filter(id__in=causes).values_list("id", "title"))
-    verbs: dict[int, str] = {}
-    if causes:
-        rows = Interaction.objects.filter(user_id=user.pk, item_id__in=causes)
-        for item_id, kind in rows.values_list("item_id", "kind"):
-            verbs.setdefault(item_id, REASON_VERBS.get(kind, "viewed"))
-
-    reasons = []
-    for _, candidate in chosen:
-        cause = candidate.because_item_id
-        if cause in titles:
-            reasons.append(f"Because you {verbs.get(cause, 'viewed')} {titles[cause]}")
-        elif candidate.source == Source.NEW_ITEM:
-            reasons.append("New, and like what you viewed")
-        elif candidate.source == Source.POPULAR_GROUP:
-            reasons.append("Popular with people like you")
-        elif candidate.source == Source.PERSONAL:
-            reasons.append("Picked for you")
-        else:
-            reasons.append("Popular right now")
-    return reasons
 
 
 SIMILAR_KNN = "item_knn"
@@ -398,11 +633,11 @@ def similar_items(item: Item, n: int = 10) -> SimilarItems:
 
     source = SIMILAR_KNN
     candidates = knn_neighbour_candidates(item)
-    chosen = select_items(candidates, n, kind=None, category=None)
+    chosen = select_items(candidates, n)
     if not chosen:
         source = SIMILAR_FALLBACK
         candidates = same_category_candidates(item)
-        chosen = select_items(candidates, n, kind=None, category=None)
+        chosen = select_items(candidates, n)
 
     items = [
         Recommendation(
