@@ -189,36 +189,35 @@ def precompute(version: ModelVersion, data: InteractionData | None = None) -> in
     users = [user_id for user_id in data_rows if user_id in model_rows]
     length = settings.ATTUNE_PRECOMPUTE_LENGTH
     now = timezone.now()
-    rows: list[UserRecommendations] = []
 
+    # Each batch is written in its own transaction, so memory contains one batch
+    # of lists and a reader sees a user's old list or new list, never none.
     for start in range(0, len(users), PRECOMPUTE_BATCH):
         batch = users[start : start + PRECOMPUTE_BATCH]
         history = data.matrix[[data_rows[user_id] for user_id in batch]]
         model_indices = np.array([model_rows[user_id] for user_id in batch])
         top_items, top_scores = loaded.model.recommend(model_indices, history, length)
-        for row, user_id in enumerate(batch):
-            entries = top_list_entries(
-                loaded, history[row], top_items[row], top_scores[row]
+        causes = loaded.model.explain_rows(history, top_items)
+        rows = [
+            UserRecommendations(
+                user_id=user_id,
+                model_version=version,
+                entries=top_list_entries(
+                    loaded, top_items[row], top_scores[row], causes[row]
+                ),
+                computed_at=now,
             )
-            rows.append(
-                UserRecommendations(
-                    user_id=user_id,
-                    model_version=version,
-                    entries=entries,
-                    computed_at=now,
-                )
-            )
-
-    with transaction.atomic():
-        UserRecommendations.objects.filter(user_id__in=users).delete()
-        UserRecommendations.objects.bulk_create(rows, batch_size=500)
-    logger.info("Precomputed %s top lists from %s", len(rows), version.label)
-    return len(rows)
+            for row, user_id in enumerate(batch)
+        ]
+        with transaction.atomic():
+            UserRecommendations.objects.filter(user_id__in=batch).delete()
+            UserRecommendations.objects.bulk_create(rows, batch_size=500)
+    logger.info("Precomputed %s top lists from %s", len(users), version.label)
+    return len(users)
 
 
-def top_list_entries(loaded, history_row, items, scores) -> list[list]:
+def top_list_entries(loaded, items, scores, causes) -> list[list]:
     """Return [item id, score, id of the seen item behind it or None] rows."""
-    causes = loaded.model.explain(history_row, items)
     return [
         [
             int(loaded.item_ids[item]),

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from recommendations.algorithms import REGISTRY, get_algorithm
-from recommendations.algorithms.base import Recommender, register
+from recommendations.algorithms import REGISTRY, base, get_algorithm
+from recommendations.algorithms.base import EXPLAIN_BLOCK_CELLS, Recommender, register
 from recommendations.algorithms.ease import EASE, CatalogueTooLargeError
 from recommendations.algorithms.knn import ItemKNN, UserKNN
 from recommendations.algorithms.ranker import Ranker
@@ -186,3 +186,25 @@ def test_ranker_drops_a_source_whose_guard_rejects(settings):
     ranker.fit(synthetic_data())
 
     assert ranker.source_names_ == ["item_knn"]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("block_cells", [EXPLAIN_BLOCK_CELLS, 0])
+def test_explain_rows_matches_explain(name, block_cells, monkeypatch):
+    # With no room for a block, explain_rows goes row by row instead.
+    monkeypatch.setattr(base, "EXPLAIN_BLOCK_CELLS", block_cells)
+    data = synthetic_data()
+    model, _ = fitted(name, data)
+    users = np.arange(12)
+    history = data.matrix[users]
+    top_items, _ = model.recommend(users, history, 10)
+    top_items[3] = top_items[3][:0]  # a user with nothing to explain
+
+    many = model.explain_rows(history, top_items)
+
+    single = [model.explain(history[row], top_items[row]) for row in range(12)]
+    assert many == single
+    explaining = {"content", "ease", "item_knn", "ranker"}
+    assert any(cause is not None for row in many for cause in row) == (
+        name in explaining
+    )

@@ -232,6 +232,21 @@ class Ranker(Recommender):
                 break
         return causes
 
+    def explain_rows(
+        self, history: sparse.csr_matrix, item_rows: list[np.ndarray]
+    ) -> list[list[int | None]]:
+        """Return explain() for many rows, asking each source for all rows at once."""
+        causes: list[list[int | None]] = [[None] * len(items) for items in item_rows]
+        for name in self.source_names_:
+            found = self.models_[name].explain_rows(history, item_rows)
+            causes = [
+                [old if old is not None else new for old, new in zip(a, b, strict=True)]
+                for a, b in zip(causes, found, strict=True)
+            ]
+            if all(cause is not None for row in causes for cause in row):
+                break
+        return causes
+
     def get_state(self) -> dict[str, Any]:
         state = {
             "coef_": self.coef_,
