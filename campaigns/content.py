@@ -1,20 +1,17 @@
 """Fill a campaign's content slots from the serving function, a batch at a time.
 
-recommend() is the only source of items. Users without personalization
-consent all get the same non-personal list, so that list is asked for once
-per slot with no user and reused across the batch.
+The serving function's batch form is the only source of items, so a batch
+of recipients costs a few queries per slot rather than a few per recipient.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from accounts.consent import users_with_consent
-from accounts.models import Purpose
 from campaigns.models import ContentSlot
 from catalog.models import Course, Item, Product
 from recommendations.models import Interaction, InteractionKind
-from recommendations.services import MAX_N, Recommendation, recommend
+from recommendations.services import Recommendation, ServingBatch
 
 PURCHASE_KINDS = [InteractionKind.PURCHASE, InteractionKind.ENROLL]
 
@@ -42,46 +39,44 @@ class FilledSlot:
 
 
 class SlotFiller:
-    """Fill slots for a batch of users with few queries per batch."""
+    """Fill the slots of a batch of users with a few queries per slot."""
 
-    def __init__(self, slots: list[ContentSlot], user_ids: list[int]):
+    def __init__(self, slots: list[ContentSlot], users: list):
         self.slots = slots
-        self.personal_ids = users_with_consent(Purpose.PERSONALIZATION, user_ids)
-        self.purchased = purchased_items(user_ids)
-        self.shared_lists: dict[tuple[int, int], list[Recommendation]] = {}
+        self.users = users
+        self.purchased = purchased_items([user.pk for user in users])
 
-    def fill(self, user) -> list[FilledSlot]:
-        """Return the user's slots with no item repeated across slots."""
-        used: set[int] = set()
-        excluded_base = self.purchased.get(user.pk, set())
-        filled = []
+    def fill(self) -> dict[int, list[FilledSlot]]:
+        """Return each user's slots, by user id, with no item repeated across slots.
+
+        One ServingBatch reads the users' serving state once, and each slot
+        requests items for all the users at once, leaving out what earlier slots
+        chose and, where the slot says so, what the user already bought.
+        """
+        serving = ServingBatch(self.users)
+        used: dict[int, set[int]] = {user.pk: set() for user in self.users}
+        filled: dict[int, list[FilledSlot]] = {user.pk: [] for user in self.users}
         for slot in self.slots:
-            excluded = used | (excluded_base if slot.exclude_purchased else set())
-            chosen = self.recommend_slot(user, slot, excluded)
-            used.update(rec.item.pk for rec in chosen)
-            filled.append(
-                FilledSlot(slot.key, slot.heading, [slot_item(rec) for rec in chosen])
+            exclude = {
+                user_id: items | self.purchased.get(user_id, set())
+                if slot.exclude_purchased
+                else items
+                for user_id, items in used.items()
+            }
+            lists = serving.recommend(
+                slot.size,
+                kind=slot.kind or None,
+                category=slot.category or None,
+                exclude=exclude,
             )
+            for user, result in zip(self.users, lists, strict=True):
+                used[user.pk].update(rec.item.pk for rec in result)
+                filled[user.pk].append(
+                    FilledSlot(
+                        slot.key, slot.heading, [slot_item(rec) for rec in result]
+                    )
+                )
         return filled
-
-    def recommend_slot(self, user, slot: ContentSlot, excluded: set[int]):
-        # Ask for extra items so that the slot stays full after exclusions.
-        wanted = min(MAX_N, slot.size + len(excluded))
-        if user.pk in self.personal_ids:
-            result = recommend(
-                user, wanted, kind=slot.kind or None, category=slot.category or None
-            ).items
-        else:
-            result = self.shared_list(slot, wanted)
-        return [rec for rec in result if rec.item.pk not in excluded][: slot.size]
-
-    def shared_list(self, slot: ContentSlot, wanted: int) -> list[Recommendation]:
-        key = (slot.pk, wanted)
-        if key not in self.shared_lists:
-            self.shared_lists[key] = recommend(
-                None, wanted, kind=slot.kind or None, category=slot.category or None
-            ).items
-        return self.shared_lists[key]
 
 
 def purchased_items(user_ids: list[int]) -> dict[int, set[int]]:

@@ -66,8 +66,7 @@ def personal_content(
     if variant is None:
         return PersonalContent(None, {}, [], None)
 
-    filler = SlotFiller(list(campaign.slots.all()), [user.pk])
-    slots = filler.fill(user)
+    slots = SlotFiller(list(campaign.slots.all()), [user]).fill()[user.pk]
     add_item_details([slots])
     context = rendering.message_context(
         campaign, user, slots, variant_id=variant.pk, delivery_id=delivery_id

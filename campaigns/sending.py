@@ -21,8 +21,9 @@ from django.db import transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 
-from accounts.consent import has_consent, users_with_consent
+from accounts.consent import ConsentCheck, users_with_consent
 from accounts.models import Purpose
+from accounts.policy import policy_state
 from campaigns import rendering
 from campaigns.content import SlotFiller, add_item_details
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
@@ -148,14 +149,19 @@ def prepare_messages(
     """Skip, hold out or render each delivery; recipients' errors become failures."""
     user_ids = [d.user_id for d in deliveries if d.user_id is not None]
     consenting = users_with_consent(Purpose.EMAIL, user_ids)
-    filler = SlotFiller(list(campaign.slots.all()), user_ids)
-    filled = []
+    to_fill = []
     for delivery in deliveries:
         skip = skip_reason(delivery, consenting)
         if skip is not None:
             outcomes[delivery.pk] = skip
-            continue
-        slots = filler.fill(delivery.user)
+        else:
+            to_fill.append(delivery)
+
+    filler = SlotFiller(list(campaign.slots.all()), [d.user for d in to_fill])
+    slots_by_user = filler.fill()
+    filled = []
+    for delivery in to_fill:
+        slots = slots_by_user[delivery.user_id]
         item_ids = [item.item_id for slot in slots for item in slot.items]
         if delivery.variant_id is None:
             outcomes[delivery.pk] = Outcome(DeliveryStatus.HOLDOUT, item_ids)
@@ -213,15 +219,18 @@ def send_prepared(
     A refused recipient fails only that row. Any other error fails the
     message in flight, because it may have gone out. The error is re-raised
     so that the task retries, and the messages not yet tried go back to
-    pending.
+    pending. The published policy versions are read once per batch, so a
+    version published while a batch goes out applies from the next batch,
+    at most BATCH_SIZE messages later.
     """
     if not prepared:
         return
 
+    consent = ConsentCheck(Purpose.EMAIL, policy_state())
     with get_connection() as connection:
         for entry in prepared:
             delivery = entry.delivery
-            if not has_consent(delivery.user, Purpose.EMAIL):
+            if not consent.allows(delivery.user):
                 outcomes[delivery.pk] = Outcome(
                     DeliveryStatus.SKIPPED,
                     error="E-mail consent withdrawn before sending.",
@@ -262,25 +271,33 @@ def send_prepared(
 def save_outcomes(deliveries: list[Delivery], outcomes: dict[int, Outcome]) -> None:
     """Write the outcomes and release the rows that were never tried.
 
-    Rows with the same status, error and items share one UPDATE. Most do,
-    because recipients without personalization get the same items, so a
-    batch takes a handful of statements rather than one per row.
+    Rows with the same status and error share one UPDATE, so a batch takes a
+    handful of statements rather than one per row. Recipients without
+    personalization share their items too; personal item lists are written
+    by one more statement per 500 rows.
     """
     now = timezone.now()
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    items: dict[tuple[str, str], set[tuple[int, ...]]] = defaultdict(set)
     for delivery_id, outcome in outcomes.items():
-        key = (
-            outcome.status,
-            outcome.error[:MAX_ERROR_LENGTH],
-            tuple(outcome.item_ids),
-        )
+        key = (outcome.status, outcome.error[:MAX_ERROR_LENGTH])
         groups[key].append(delivery_id)
+        items[key].add(tuple(outcome.item_ids))
+    varied = [
+        Delivery(pk=delivery_id, item_ids=outcomes[delivery_id].item_ids)
+        for key, ids in groups.items()
+        if len(items[key]) > 1
+        for delivery_id in ids
+    ]
     # One transaction, so the batch costs one commit (one log flush).
     with transaction.atomic():
-        for (status, error, item_ids), ids in groups.items():
-            Delivery.objects.filter(id__in=ids).update(
-                status=status, error=error, item_ids=list(item_ids), processed_at=now
-            )
+        for key, ids in groups.items():
+            status, error = key
+            fields = {"status": status, "error": error, "processed_at": now}
+            if len(items[key]) == 1:
+                fields["item_ids"] = list(next(iter(items[key])))
+            Delivery.objects.filter(id__in=ids).update(**fields)
+        Delivery.objects.bulk_update(varied, ["item_ids"], batch_size=BATCH_SIZE)
 
     untried = [d.pk for d in deliveries if d.pk not in outcomes]
     if untried:

@@ -8,13 +8,25 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from accounts.consent import record_consent
 from accounts.models import ConsentSource, Purpose
 from campaigns import sending, services
+from campaigns.content import SlotFiller
 from campaigns.models import CampaignStatus, Delivery, DeliveryStatus, Variant
 from campaigns.tasks import run_campaign_task
-from campaigns.testing import make_campaign, make_catalog, make_user, train_popularity
+from campaigns.testing import (
+    add_interactions,
+    make_campaign,
+    make_catalog,
+    make_user,
+    train_popularity,
+)
+from catalog.models import Item
+from recommendations import training
+from recommendations.models import Interaction, InteractionKind
+from recommendations.services import recommend
 
 FLAKY_BACKEND = "tests.test_campaign_sending.DisconnectingBackend"
 
@@ -241,10 +253,6 @@ def test_first_name_falls_back(catalog):
 
 
 def test_slots_exclude_purchased_items(recipients):
-    from campaigns.testing import add_interactions
-    from catalog.models import Item
-    from recommendations.models import InteractionKind
-
     top = Item.objects.get(title="Product 0")
     add_interactions(recipients[0], [top], kind=InteractionKind.PURCHASE)
     send_all(launched(make_campaign()).pk)
@@ -281,3 +289,45 @@ def test_two_concurrent_runs_send_each_once():
     assert errors == []
     assert recipients_of_outbox() == Counter(user.email for user in users)
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 40
+
+
+@pytest.fixture
+def profiled_recipients(catalog):
+    """Recipients who allow personalization, with histories and a kNN model."""
+    users = []
+    for index in range(12):
+        user = make_user(
+            f"profiled{index}", consents=(Purpose.EMAIL, Purpose.PERSONALIZATION)
+        )
+        add_interactions(user, catalog[index : index + 4])
+        add_interactions(user, [catalog[index + 5]], kind=InteractionKind.PURCHASE)
+        users.append(user)
+    training.train("item_knn")
+    assert recommend(users[0], 3).personalized
+    return users
+
+
+def test_personal_slots_leave_out_seen_and_repeated_items(profiled_recipients):
+    slots = (("products", 3, "product"), ("courses", 3, "course"), ("posts", 2, "post"))
+    send_all(launched(make_campaign(slots=slots)).pk)
+
+    for user in profiled_recipients:
+        delivery = Delivery.objects.get(user=user)
+        seen = set(
+            Interaction.objects.filter(user=user).values_list("item_id", flat=True)
+        )
+        assert delivery.status == DeliveryStatus.SENT
+        assert len(delivery.item_ids) == len(set(delivery.item_ids)) == 8
+        assert not seen & set(delivery.item_ids)
+
+
+def test_slot_queries_ignore_recipient_count(profiled_recipients):
+    campaign = make_campaign(slots=(("products", 3, "product"), ("posts", 3, "post")))
+    slots = list(campaign.slots.all())
+    counts = []
+    for users in (profiled_recipients[:3], profiled_recipients):
+        with CaptureQueriesContext(connection) as queries:
+            filled = SlotFiller(slots, users).fill()
+        counts.append(len(queries))
+        assert all(len(filled[user.pk]) == 2 for user in users)
+    assert counts[0] == counts[1]
