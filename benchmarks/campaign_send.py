@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import socket
 import subprocess
 import sys
@@ -28,6 +27,12 @@ SEED_CHUNK = 5_000
 CATALOG_ITEMS_PER_KIND = 100
 CROWD_SIZE = 200
 CROWD_EVENTS = 40
+# Items drawn for each recipient who allows personalization. Their top lists
+# are precomputed from an item-kNN model trained on these interactions.
+HISTORY_EVENTS = 20
+# Items without interactions, so that personal lists also contain
+# new items found by content similarity.
+NEW_ITEMS_PER_KIND = 10
 
 
 def parse_args():
@@ -92,6 +97,19 @@ def current_rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def high_water_rss_mib() -> float:
+    """Return this process's peak resident size (VmHWM) since it started.
+
+    ru_maxrss would not do: Linux carries the parent's peak over fork and
+    exec into it, and the parent keeps the training data while seeding.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line.")
+
+
 def setup_django(port: int) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -101,6 +119,9 @@ def setup_django(port: int) -> None:
     os.environ["ATTUNE_SITE_URL"] = "https://attune.example"
     os.environ["ATTUNE_LOG_LEVEL"] = "WARNING"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    # Sending reads precomputed top lists, so the model that wrote them does
+    # not change its cost. Item kNN is one of the quickest to train.
+    os.environ["ATTUNE_SERVING_ALGORITHM"] = "item_knn"
     # Its throwaway database numbers model versions from 1, so a shared
     # artifact folder would overwrite version 1 of the real database.
     os.environ.setdefault(
@@ -111,17 +132,26 @@ def setup_django(port: int) -> None:
     django.setup()
 
 
-def seed_catalog_and_model():
-    """Create 300 items and train the popularity model on a synthetic crowd."""
+def seed_catalog():
+    """Create 300 items and a synthetic crowd that views the older ones.
+
+    Returns the items that may have interactions; the last NEW_ITEMS_PER_KIND
+    of each kind stay new.
+    """
     from django.utils import timezone
 
     from accounts.consent import grant_imported_consents
     from accounts.models import Purpose, User
     from campaigns.testing import make_catalog
-    from recommendations import training
     from recommendations.models import Interaction
 
     items = make_catalog(items_per_kind=CATALOG_ITEMS_PER_KIND)
+    known = [
+        item
+        for position, item in enumerate(items)
+        if position % CATALOG_ITEMS_PER_KIND
+        < CATALOG_ITEMS_PER_KIND - NEW_ITEMS_PER_KIND
+    ]
     crowd = User.objects.bulk_create(
         User(username=f"crowd{n}", is_active=False) for n in range(CROWD_SIZE)
     )
@@ -138,18 +168,31 @@ def seed_catalog_and_model():
             event_id=f"bench:{user_id}:{item.pk}",
         )
         for user_id in crowd_ids
-        for item in generator.sample(items, CROWD_EVENTS)
+        for item in generator.sample(known, CROWD_EVENTS)
     ]
     Interaction.objects.bulk_create(events, batch_size=SEED_CHUNK)
-    training.train("popularity")
+    return known
 
 
-def seed_audience(size: int, personal_share: float) -> None:
-    """Create size users with profiles and e-mail consent, in chunks."""
+def seed_audience(size: int, personal_share: float, known: list) -> None:
+    """Create size users with profiles and e-mail consent, in chunks.
+
+    Recipients who allow personalization also get HISTORY_EVENTS draws of
+    known items (one purchase, the rest views, repeats dropped). Item k of
+    known is drawn with weight 1 / (1 + k % 100), so some items are much
+    more popular than others.
+    """
+    from django.utils import timezone
+
     from accounts.consent import grant_imported_consents
     from accounts.models import Profile, Purpose, User
+    from recommendations.models import Interaction
 
     generator = random.Random(11)
+    now = timezone.now()
+    weights = [
+        1 / (1 + position % CATALOG_ITEMS_PER_KIND) for position in range(len(known))
+    ]
     for start in range(0, size, SEED_CHUNK):
         numbers = range(start, min(start + SEED_CHUNK, size))
         users = User.objects.bulk_create(
@@ -173,6 +216,35 @@ def seed_audience(size: int, personal_share: float) -> None:
         grant_imported_consents(ids, Purpose.EMAIL, "Benchmark audience.")
         personal = [i for i in ids if generator.random() < personal_share]
         grant_imported_consents(personal, Purpose.PERSONALIZATION, "Benchmark.")
+        events = []
+        for user_id in personal:
+            chosen = {
+                item.pk: item
+                for item in generator.choices(known, weights, k=HISTORY_EVENTS)
+            }
+            for number, item in enumerate(chosen.values()):
+                events.append(
+                    Interaction(
+                        user_id=user_id,
+                        item=item,
+                        kind="purchase" if number == 0 else "view",
+                        occurred_at=now,
+                        event_id=f"bench:{user_id}:{item.pk}",
+                    )
+                )
+        Interaction.objects.bulk_create(events, batch_size=SEED_CHUNK)
+
+
+def train_models() -> None:
+    """Train popularity, content and item kNN, and precompute the top lists."""
+    from recommendations import training
+    from recommendations.dataset import load_interaction_data
+
+    data = load_interaction_data()
+    for algorithm in ("popularity", "content"):
+        training.train(algorithm, data=data)
+    version = training.train("item_knn", data=data)
+    training.precompute(version, data)
 
 
 def test_database_url(name: str) -> str:
@@ -187,8 +259,9 @@ def prepare(size: int, personal_share: float) -> tuple[int, float]:
     from campaigns.models import CampaignStatus
     from campaigns.testing import make_campaign
 
-    seed_catalog_and_model()
-    seed_audience(size, personal_share)
+    known = seed_catalog()
+    seed_audience(size, personal_share, known)
+    train_models()
     campaign = make_campaign(
         slots=(
             ("products", 3, "product"),
@@ -220,9 +293,7 @@ def send_worker(campaign_id: int) -> None:
                 "sent": sent,
                 "cpu_seconds": time.process_time() - cpu_started,
                 "peak_rss_mib": round(peak_rss, 1),
-                "max_rss_mib": round(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-                ),
+                "max_rss_mib": round(high_water_rss_mib(), 1),
             }
         )
     )
