@@ -183,9 +183,11 @@ class ServingBatch:
             )
             for user_id in personal
         }
-        self.popular_lists: dict[str | None, list[Candidate]] = {}
-        # Every id a request may consider, gathered on the first request.
-        self.candidate_ids: set[int] | None = None
+        self.popular_lists: dict[str | None, PopularList] = {}
+        self.personal_ids: set[int] = set()
+        for state in self.states.values():
+            self.personal_ids.update(entry[0] for entry in state.personal.entries)
+            self.personal_ids.update(c.item_id for c in state.new_items)
 
     def state(self, user) -> UserState:
         if user is None or not user.is_authenticated:
@@ -206,22 +208,32 @@ class ServingBatch:
 
         exclude = exclude or {}
         states = [self.state(user) for user in self.users]
-        matching = self.matching_ids(states, kind=kind, category=category)
+        excluded = [
+            exclude.get(user.pk, ()) if user is not None else () for user in self.users
+        ]
+        # Each user reads the popular list to a depth of their own, so that
+        # their list does not depend on who else is in the batch.
+        depths = [
+            MAX_N + len(state.seen) + len(left_out)
+            for state, left_out in zip(states, excluded, strict=True)
+        ]
+        matching = self.matching_ids(states, depths, kind=kind, category=category)
         fill = MatchingFill(self, kind=kind, category=category)
         picks = []
-        for user, state in zip(self.users, states, strict=True):
-            excluded = exclude.get(user.pk, ()) if user is not None else ()
-            chosen = pick(self.candidates(state, n), n, matching, state.seen, excluded)
-            if len(chosen) < n and (kind or category):
-                chosen += fill.pick(state, n - len(chosen), chosen, excluded)
+        for state, left_out, depth in zip(states, excluded, depths, strict=True):
+            candidates = self.candidates(state, n, depth)
+            chosen = pick(candidates, n, matching, state.seen, left_out)
+            if len(chosen) < n:
+                chosen += fill.pick(state, n - len(chosen), chosen, left_out)
             picks.append(chosen)
         return self.build_lists(states, picks)
 
-    def candidates(self, state: UserState, n: int) -> Iterator[Candidate]:
+    def candidates(self, state: UserState, n: int, depth: int) -> Iterator[Candidate]:
         """Yield the user's candidates, best first; repeats are possible.
 
         Up to NEW_ITEM_SHARE of n new-item candidates (at least one) go at
-        the end of the personal top n, so new items get seen.
+        the end of the personal top n, so new items get seen. The first
+        depth popular items follow.
         """
         seen = state.seen
         personal = (c for c in state.personal if c.item_id not in seen)
@@ -229,40 +241,32 @@ class ServingBatch:
             slots = max(1, int(n * NEW_ITEM_SHARE))
             head = islice(personal, max(n - slots, 0))
             personal = chain(head, state.new_items[:slots], personal)
-        return chain(personal, self.popular(state.group))
+        return chain(personal, self.popular(state.group).head(depth))
 
-    def popular(self, group: str | None) -> list[Candidate]:
-        """Return popular items, within the demographic group when one is given.
-
-        The list is capped at MAX_N items beyond the longest history among
-        the users of the group, so that every user still finds MAX_N unseen.
-        """
+    def popular(self, group: str | None) -> "PopularList":
         if group not in self.popular_lists:
-            longest = max(
-                (len(s.seen) for s in self.states.values() if s.group == group),
-                default=0,
-            )
-            self.popular_lists[group] = popular_candidates(
-                self.popularity, group, MAX_N + longest
-            )
+            self.popular_lists[group] = PopularList(self.popularity, group)
         return self.popular_lists[group]
 
     def matching_ids(
-        self, states: list[UserState], *, kind: str | None, category: str | None
+        self,
+        states: list[UserState],
+        depths: list[int],
+        *,
+        kind: str | None,
+        category: str | None,
     ) -> set[int]:
         """Return the candidate ids that are active and match the filters."""
-        if self.candidate_ids is None:
-            ids: set[int] = set()
-            for state in {id(state): state for state in states}.values():
-                ids.update(entry[0] for entry in state.personal.entries)
-                ids.update(c.item_id for c in state.new_items)
-            for group in {state.group for state in states}:
-                ids.update(c.item_id for c in self.popular(group))
-            self.candidate_ids = ids
-        if not self.candidate_ids:
+        deepest: dict[str | None, int] = {}
+        for state, depth in zip(states, depths, strict=True):
+            deepest[state.group] = max(deepest.get(state.group, 0), depth)
+        ids = set(self.personal_ids)
+        for group, depth in deepest.items():
+            ids.update(c.item_id for c in self.popular(group).head(depth))
+        if not ids:
             return set()
 
-        items = Item.objects.filter(id__in=self.candidate_ids)
+        items = Item.objects.filter(id__in=ids)
         return set(filter_items(items, kind, category).values_list("id", flat=True))
 
     def build_lists(
@@ -500,29 +504,48 @@ def known_popular_items(loaded, item_ids: np.ndarray) -> np.ndarray:
     return counts > 0
 
 
-def popular_candidates(loaded, group: str | None, length: int) -> list[Candidate]:
-    """Return up to length popular items, within the group when one is given."""
-    if loaded is None:
-        return []
+class PopularList:
+    """Items with a positive popularity, best first, within a demographic group.
 
-    scores, in_group = loaded.model.scores_for_group(group)
-    source = Source.POPULAR_GROUP if in_group else Source.POPULAR
-    order = np.argsort(-scores, kind="stable")[:length]
-    order = order[scores[order] > 0]
-    label = loaded.version.label
-    return [
-        Candidate(
-            int(loaded.item_ids[index]), float(scores[index]), None, source, label
-        )
-        for index in order
-    ]
+    The group's scores are used when the active popularity version has the
+    group, the global ones otherwise. Candidates are made only as deep
+    as a request reads.
+    """
+
+    def __init__(self, loaded, group: str | None):
+        self.candidates: list[Candidate] = []
+        if loaded is None:
+            self.order = np.zeros(0, dtype=np.int64)
+            return
+
+        self.scores, in_group = loaded.model.scores_for_group(group)
+        order = np.argsort(-self.scores, kind="stable")
+        self.order = order[self.scores[order] > 0]
+        self.item_ids = loaded.item_ids
+        self.source = Source.POPULAR_GROUP if in_group else Source.POPULAR
+        self.label = loaded.version.label
+
+    def head(self, length: int) -> list[Candidate]:
+        """Return the first length candidates, or all when there are fewer."""
+        for index in self.order[len(self.candidates) : length]:
+            self.candidates.append(
+                Candidate(
+                    int(self.item_ids[index]),
+                    float(self.scores[index]),
+                    None,
+                    self.source,
+                    self.label,
+                )
+            )
+        return self.candidates[:length]
 
 
 class MatchingFill:
     """Items that match the filters, to fill lists shorter than n.
 
-    The candidate lists only hold the top of each ranking, so a narrow filter
-    can leave a list short although more items match. This pass reads the
+    The candidate lists only contain the top of each ranking, so a narrow
+    filter, inactive items or exclusions can leave a list short although
+    more items match. This pass reads the
     matching ids once, orders them by popularity (never-seen items last,
     newest first) per demographic group, and gives each short list the
     first ones it has not chosen, seen or excluded.

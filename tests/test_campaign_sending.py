@@ -331,3 +331,24 @@ def test_slot_queries_ignore_recipient_count(profiled_recipients):
         counts.append(len(queries))
         assert all(len(filled[user.pk]) == 2 for user in users)
     assert counts[0] == counts[1]
+
+
+def test_unfiltered_slot_stays_full_for_heavy_buyer(db):
+    # 120 items with equal popularity: more than the 100 popular candidates a
+    # list starts from, so the buyer's slot has to look past them.
+    items = make_catalog(items_per_kind=40)
+    for index in range(2):
+        member = make_user(f"crowd{index}", consents=(Purpose.PERSONALIZATION,))
+        add_interactions(member, items, days_ago=400)
+    training.train("popularity")
+    buyer = make_user("buyer")
+    bought = [rec.item for rec in recommend(buyer, 95)]
+    add_interactions(buyer, bought, kind=InteractionKind.PURCHASE)
+
+    campaign = make_campaign(slug="heavy", slots=(("anything", 10, ""),))
+    send_all(launched(campaign).pk)
+
+    delivery = Delivery.objects.get(user=buyer)
+    assert delivery.status == DeliveryStatus.SENT
+    assert len(delivery.item_ids) == 10
+    assert not {item.pk for item in bought} & set(delivery.item_ids)

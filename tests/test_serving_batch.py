@@ -159,3 +159,54 @@ def test_out_of_range_n_is_refused(served):
 
 def test_no_users_gives_no_lists(served):
     assert recommend_many([], 10) == []
+
+
+def test_neighbours_leave_list_unchanged(served):
+    # A consenting user without a profile shares group None with visitors,
+    # and their long history must not change what a visitor gets.
+    heavy = consenting_user(
+        "heavy", 30, "M", history=Item.objects.order_by("-pk")[:200]
+    )
+    Profile.objects.filter(user=heavy).delete()
+    visitor = AnonymousUser()
+
+    for category in Category.objects.values_list("slug", flat=True):
+        for n in (10, MAX_N):
+            alone = recommend(visitor, n, category=category)
+            batched = recommend_many([visitor, heavy], n, category=category)[0]
+            assert summary(batched) == summary(alone), (category, n)
+
+
+def test_inactive_popular_item_keeps_list_full(served):
+    top = recommend(None, 1).items[0].item
+    Item.objects.filter(pk=top.pk).update(is_active=False)
+
+    result = recommend(None, MAX_N)
+
+    assert len(result) == MAX_N
+    assert top.pk not in {rec.item.pk for rec in result}
+
+
+def available_ids(user, personal: bool) -> set[int]:
+    """Return the active items a list may show: unseen ones on the personal path."""
+    items = Item.objects.filter(is_active=True)
+    if personal:
+        seen = Interaction.objects.filter(user=user).values_list("item_id", flat=True)
+        items = items.exclude(pk__in=list(seen))
+    return set(items.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("personal", [True, False])
+def test_exclude_keeps_long_lists_full(served, personal):
+    if personal:
+        user = User.objects.get(external_id="movielens:1")
+    else:
+        user = User.objects.create_user(username="private", password="x")
+    first = recommend(user, MAX_N)
+    exclude = {user.pk: {rec.item.pk for rec in first}}
+
+    second = recommend_many([user], MAX_N, exclude=exclude)[0]
+
+    left = available_ids(user, personal) - exclude[user.pk]
+    assert len(second) == min(MAX_N, len(left))
+    assert not exclude[user.pk] & {rec.item.pk for rec in second}
