@@ -208,3 +208,17 @@ def test_explain_rows_matches_explain(name, block_cells, monkeypatch):
     assert any(cause is not None for row in many for cause in row) == (
         name in explaining
     )
+
+
+@pytest.mark.parametrize("name", ["ease", "item_knn", "ranker"])
+def test_explain_rows_takes_plain_lists(name):
+    model, data = fitted(name)
+    history = data.matrix[:3]
+    top_items, _ = model.recommend(np.arange(3), history, 5)
+
+    rows = [top_items[0].tolist(), [], top_items[2].tolist()]
+
+    from_lists = model.explain_rows(history, rows)
+
+    single = [model.explain(history[row], items) for row, items in enumerate(rows)]
+    assert from_lists == single

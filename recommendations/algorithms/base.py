@@ -176,6 +176,7 @@ class ItemWeightsExplainer:
         that block would exceed EXPLAIN_BLOCK_CELLS, rows are explained one
         by one.
         """
+        item_rows = [np.asarray(items, dtype=np.int64) for items in item_rows]
         seen_union = np.unique(history.indices)
         item_union = np.unique(np.concatenate([np.zeros(0, np.int64), *item_rows]))
         if len(seen_union) * len(item_union) > EXPLAIN_BLOCK_CELLS:
