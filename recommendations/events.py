@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -29,6 +29,10 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 # the importers' ids such as "movielens:196:242". MAX_EVENT_ID_LENGTH keeps
 # the prefix plus the id within Interaction.event_id's 100 characters.
 EVENT_ID_PREFIX = "api:"
+# MariaDB and MySQL error ER_LOCK_DEADLOCK: the server rolled back the
+# transaction to break a deadlock between concurrent inserts.
+DEADLOCK_ERROR = 1213
+DEADLOCK_ATTEMPTS = 3
 MAX_EVENT_ID_LENGTH = 100 - len(EVENT_ID_PREFIX)
 MAX_DB_ID = 2**63 - 1
 EVENT_FIELDS = {"event_id", "user", "item", "kind", "value", "time"}
@@ -296,8 +300,10 @@ def store_rows(rows: list[tuple[int, Interaction]], result: IngestResult) -> Non
     """Insert rows in one statement; on a conflict, insert them one by one.
 
     A conflict means another request stored one of these event ids after
-    the duplicate check. Row by row, each row that then conflicts is counted
-    as a duplicate and every other row is still stored.
+    the duplicate check, or that MariaDB or MySQL rolled the insert back to
+    break a deadlock between two such requests. Row by row, each row that
+    then conflicts is counted as a duplicate and every other row is still
+    stored.
     """
     if not rows:
         return
@@ -305,30 +311,58 @@ def store_rows(rows: list[tuple[int, Interaction]], result: IngestResult) -> Non
         with transaction.atomic():
             Interaction.objects.bulk_create([row for _, row in rows])
         result.stored += len(rows)
+        return
     except IntegrityError:
         logger.info("Concurrent duplicate in a batch of %s events", len(rows))
-        for index, row in rows:
-            store_one(index, row, result)
+    except OperationalError as error:
+        if not retryable(error):
+            raise
+        logger.info("Deadlock storing a batch of %s events: %s", len(rows), error)
+    for index, row in rows:
+        store_one(index, row, result)
 
 
 def store_one(index: int, row: Interaction, result: IngestResult) -> None:
-    row.pk = None
-    try:
-        with transaction.atomic():
-            Interaction.objects.bulk_create([row])
-        result.stored += 1
-    except IntegrityError:
-        if Interaction.objects.filter(event_id=row.event_id).exists():
-            result.duplicates += 1
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        row.pk = None
+        try:
+            with transaction.atomic():
+                Interaction.objects.bulk_create([row])
+            result.stored += 1
             return
-        logger.warning(
-            "Event %s of user %s on item %s failed to insert",
-            row.event_id,
-            row.user_id,
-            row.item_id,
-        )
-        result.errors.append(
-            EventError(
-                index, None, "conflict", f"Event {row.event_id} failed to store: retry."
+        except IntegrityError:
+            if Interaction.objects.filter(event_id=row.event_id).exists():
+                result.duplicates += 1
+                return
+            break
+        except OperationalError as error:
+            if not retryable(error):
+                raise
+            logger.info(
+                "Deadlock storing event %s, attempt %s of %s",
+                row.event_id,
+                attempt,
+                DEADLOCK_ATTEMPTS,
             )
+
+    logger.warning(
+        "Event %s of user %s on item %s failed to insert",
+        row.event_id,
+        row.user_id,
+        row.item_id,
+    )
+    result.errors.append(
+        EventError(
+            index, None, "conflict", f"Event {row.event_id} failed to store: retry."
         )
+    )
+
+
+def retryable(error: OperationalError) -> bool:
+    """Return whether the error is a deadlock that rolled back only our insert.
+
+    The server rolls back the whole transaction, so the insert can be tried
+    again only when no outer transaction was running around it.
+    """
+    code = error.args[0] if error.args else None
+    return code == DEADLOCK_ERROR and not transaction.get_connection().in_atomic_block

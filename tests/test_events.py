@@ -6,13 +6,18 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from catalog.models import Item, ItemKind
-from recommendations.events import EVENT_ID_PREFIX, MAX_BATCH, ingest_events
+from recommendations.events import (
+    DEADLOCK_ATTEMPTS,
+    EVENT_ID_PREFIX,
+    MAX_BATCH,
+    ingest_events,
+)
 from recommendations.models import Interaction
 
 URL = "/api/v1/events/"
@@ -295,12 +300,15 @@ def test_concurrent_batches_store_each_event_once():
         for n in range(4)
     ]
     results = [None] * len(batches)
+    errors = []
     barrier = threading.Barrier(len(batches))
 
     def run(n):
         barrier.wait()
         try:
             results[n] = ingest_events(batches[n], user)
+        except Exception as error:  # noqa: BLE001  reported by the assert below
+            errors.append(error)
         finally:
             connection.close()
 
@@ -310,7 +318,65 @@ def test_concurrent_batches_store_each_event_once():
     for thread in threads:
         thread.join(timeout=60)
 
+    assert errors == []
     assert sum(r.stored for r in results) == 200 + 4 * 50
     assert sum(r.duplicates for r in results) == 3 * 200
     assert all(r.rejected == 0 for r in results)
     assert Interaction.objects.count() == 200 + 4 * 50
+
+
+class DeadlockingInserts:
+    """Make the first `failures` inserts of a given size fail as a deadlock does."""
+
+    def __init__(self, monkeypatch, *, size: int | None, failures: int):
+        self.real = Interaction.objects.bulk_create
+        self.size = size
+        self.failures = failures
+        monkeypatch.setattr(Interaction.objects, "bulk_create", self)
+
+    def __call__(self, rows, *args, **kwargs):
+        rows = list(rows)
+        if self.failures and (self.size is None or len(rows) == self.size):
+            self.failures -= 1
+            raise OperationalError(
+                1213, "Deadlock found when trying to get lock; try restarting"
+            )
+        return self.real(rows, *args, **kwargs)
+
+
+def three_events(items):
+    return {
+        "events": [event(items[0], "a"), event(items[1], "b"), event(items[2], "c")]
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deadlocked_batch_is_stored_row_by_row(user, items, monkeypatch):
+    DeadlockingInserts(monkeypatch, size=3, failures=1)
+    single = DeadlockingInserts(monkeypatch, size=1, failures=1)
+
+    result = ingest_events(three_events(items), user)
+
+    assert (result.stored, result.duplicates, result.rejected) == (3, 0, 0)
+    assert stored_ids() == {EVENT_ID_PREFIX + i for i in "abc"}
+    assert single.failures == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_deadlocked_every_time_is_rejected(user, items, monkeypatch):
+    DeadlockingInserts(monkeypatch, size=None, failures=1 + DEADLOCK_ATTEMPTS)
+
+    result = ingest_events(three_events(items), user)
+
+    assert (result.stored, result.rejected) == (2, 1)
+    assert result.errors[0].code == "conflict"
+    assert stored_ids() == {EVENT_ID_PREFIX + i for i in "bc"}
+
+
+def test_deadlock_inside_a_transaction_is_raised(user, items, monkeypatch):
+    # The server rolled back the caller's whole transaction, so nothing may
+    # be retried inside it.
+    DeadlockingInserts(monkeypatch, size=3, failures=1)
+
+    with pytest.raises(OperationalError):
+        ingest_events(three_events(items), user)
