@@ -1,5 +1,6 @@
 """Record consent per purpose and read its current state from the log."""
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -84,12 +85,12 @@ class ConsentCheck:
     before each of many actions, such as sending a batch of campaign
     e-mails, spends one short query per check and nothing on building it.
     The published policy versions are read at the first check that needs
-    them, or taken from policy, and kept for the checker's lifetime.
+    them and kept for the checker's lifetime.
     """
 
-    def __init__(self, purpose: str, policy: PolicyState | None = None):
+    def __init__(self, purpose: str):
         self.purpose = purpose
-        self.policy = policy
+        self.policy: PolicyState | None = None
         self.sql = latest_decision_sql()
 
     def allows(self, user: User | None) -> bool:
@@ -108,6 +109,7 @@ class ConsentCheck:
         return self.policy.is_current_grant(latest[1])
 
 
+@functools.cache
 def latest_decision_sql() -> str:
     """Return SQL for a user's latest consent event on a purpose.
 
@@ -144,7 +146,7 @@ def users_with_consent(purpose: str, user_ids: Iterable[int] | None = None) -> s
     if user_ids is not None:
         events = events.filter(user_id__in=list(user_ids))
 
-    # Only some purposes depend on the policy; the others save its query.
+    # Only some purposes depend on the policy, so the others skip its query.
     state = policy_state() if purpose in REQUIRES_CURRENT_GRANT else None
     latest: dict[int, bool] = {}
     rows = events.order_by("user_id", "created_at", "id").values_list(

@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from accounts.consent import ConsentCheck, users_with_consent
 from accounts.models import Purpose
-from accounts.policy import policy_state
 from campaigns import rendering
 from campaigns.content import SlotFiller, add_item_details
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
@@ -226,7 +225,7 @@ def send_prepared(
     if not prepared:
         return
 
-    consent = ConsentCheck(Purpose.EMAIL, policy_state())
+    consent = ConsentCheck(Purpose.EMAIL)
     with get_connection() as connection:
         for entry in prepared:
             delivery = entry.delivery
@@ -273,7 +272,7 @@ def save_outcomes(deliveries: list[Delivery], outcomes: dict[int, Outcome]) -> N
 
     Rows with the same status and error share one UPDATE, so a batch takes a
     handful of statements rather than one per row. Recipients without
-    personalization share their items too; personal item lists are written
+    personalization share their items too. Personal item lists are written
     by one more statement per 500 rows.
     """
     now = timezone.now()

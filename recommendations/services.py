@@ -29,8 +29,8 @@ MAX_N = 100
 # (at least one slot when such an item matches), so new items get seen.
 NEW_ITEM_SHARE = 0.1
 CONTENT_ALGORITHM = "content"
-# Users whose new-item scores are computed in one matrix product; bounds the
-# dense (users x items) block to about 100 MB for a 100,000-item catalogue.
+# Users whose new-item scores are computed in one matrix product. It bounds the
+# dense (users x items) float32 block to about 100 MB for 100,000 items.
 SCORE_CHUNK = 256
 
 REASON_VERBS = {
@@ -124,8 +124,8 @@ def recommend_many(
 class PersonalList:
     """A user's personal list as stored: [item id, score, cause id] rows, best first.
 
-    Candidates are made from the rows only as far as a request reads, which
-    is rarely beyond the first few dozen of the 100 rows.
+    Candidates are made from the rows only as far as a request reads, so a
+    slot of a few items costs a few candidates rather than one per row.
     """
 
     label: str
@@ -203,8 +203,7 @@ class ServingBatch:
         exclude: Mapping[int, set[int]] | None = None,
     ) -> list[RecommendationList]:
         """Return up to n items for each user; see recommend_many()."""
-        if n < 1 or n > MAX_N:
-            raise ValueError(f"n={n} is out of range: ask for 1 to {MAX_N} items.")
+        check_length(n)
 
         exclude = exclude or {}
         states = [self.state(user) for user in self.users]
@@ -300,6 +299,11 @@ class ServingBatch:
             )
             results.append(RecommendationList(recommendations, personalized))
         return results
+
+
+def check_length(n: int) -> None:
+    if n < 1 or n > MAX_N:
+        raise ValueError(f"n={n} is out of range: request 1 to {MAX_N} items.")
 
 
 def pick(
@@ -617,7 +621,7 @@ def reason(candidate: Candidate, seen: Mapping[int, str], titles: dict) -> str:
 
 
 def select_items(candidates: list[Candidate], n: int) -> list[tuple[Item, Candidate]]:
-    """Keep the first n candidates whose items are active."""
+    """Return the first n candidates whose items are active, with the items."""
     unique: dict[int, Candidate] = {}
     for candidate in candidates:
         unique.setdefault(candidate.item_id, candidate)
@@ -651,8 +655,7 @@ def similar_items(item: Item, n: int = 10) -> SimilarItems:
     item the model has no neighbours for gets popular items from its own
     categories instead, and source names the path that chose them.
     """
-    if n < 1 or n > MAX_N:
-        raise ValueError(f"n={n} is out of range: ask for 1 to {MAX_N} items.")
+    check_length(n)
 
     source = SIMILAR_KNN
     candidates = knn_neighbour_candidates(item)
