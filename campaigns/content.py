@@ -51,7 +51,7 @@ class SlotFiller:
 
         One ServingBatch reads the users' serving state once, and each slot
         requests items for all the users at once, leaving out what earlier slots
-        chose and, where the slot says so, what the user already bought.
+        chose and, for slots set to exclude purchases, what the user already bought.
         """
         serving = ServingBatch(self.users)
         used: dict[int, set[int]] = {user.pk: set() for user in self.users}

@@ -359,7 +359,7 @@ def store_one(index: int, row: Interaction, result: IngestResult) -> None:
 
 
 def retryable(error: OperationalError) -> bool:
-    """Return whether the error is a deadlock that rolled back only our insert.
+    """Return whether the error is a deadlock that rolled back only this insert.
 
     The server rolls back the whole transaction, so the insert can be tried
     again only when no outer transaction was running around it.

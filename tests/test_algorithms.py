@@ -211,7 +211,7 @@ def test_explain_rows_matches_explain(name, block_cells, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["ease", "item_knn", "ranker"])
-def test_explain_rows_takes_plain_lists(name):
+def test_explain_rows_takes_lists(name):
     model, data = fitted(name)
     history = data.matrix[:3]
     top_items, _ = model.recommend(np.arange(3), history, 5)

@@ -307,7 +307,7 @@ def profiled_recipients(catalog):
     return users
 
 
-def test_personal_slots_leave_out_seen_and_repeated_items(profiled_recipients):
+def test_personal_slots_skip_seen_items(profiled_recipients):
     slots = (("products", 3, "product"), ("courses", 3, "course"), ("posts", 2, "post"))
     send_all(launched(make_campaign(slots=slots)).pk)
 
@@ -333,7 +333,7 @@ def test_slot_queries_ignore_recipient_count(profiled_recipients):
     assert counts[0] == counts[1]
 
 
-def test_unfiltered_slot_stays_full_for_heavy_buyer(db):
+def test_unfiltered_slot_full_for_buyer(db):
     # 120 items with equal popularity: more than the 100 popular candidates a
     # list starts from, so the buyer's slot has to look past them.
     items = make_catalog(items_per_kind=40)

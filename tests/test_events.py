@@ -351,7 +351,7 @@ def three_events(items):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deadlocked_batch_is_stored_row_by_row(user, items, monkeypatch):
+def test_deadlocked_batch_stored_per_row(user, items, monkeypatch):
     DeadlockingInserts(monkeypatch, size=3, failures=1)
     single = DeadlockingInserts(monkeypatch, size=1, failures=1)
 
@@ -363,7 +363,7 @@ def test_deadlocked_batch_is_stored_row_by_row(user, items, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_event_deadlocked_every_time_is_rejected(user, items, monkeypatch):
+def test_always_deadlocked_event_rejected(user, items, monkeypatch):
     DeadlockingInserts(monkeypatch, size=None, failures=1 + DEADLOCK_ATTEMPTS)
 
     result = ingest_events(three_events(items), user)
@@ -373,7 +373,7 @@ def test_event_deadlocked_every_time_is_rejected(user, items, monkeypatch):
     assert stored_ids() == {EVENT_ID_PREFIX + i for i in "bc"}
 
 
-def test_deadlock_inside_a_transaction_is_raised(user, items, monkeypatch):
+def test_deadlock_in_transaction_raised(user, items, monkeypatch):
     # The server rolled back the caller's whole transaction, so nothing may
     # be retried inside it.
     DeadlockingInserts(monkeypatch, size=3, failures=1)

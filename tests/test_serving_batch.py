@@ -95,7 +95,7 @@ def test_batch_covers_every_path(mixed_users):
     assert any(Source.NEW_ITEM in found for found in sources)
 
 
-def test_exclude_leaves_items_out_and_keeps_lists_full(mixed_users):
+def test_exclude_keeps_lists_full(mixed_users):
     first = recommend_many(mixed_users, 10)
     exclude = {
         user.pk: {rec.item.pk for rec in result}
@@ -150,7 +150,7 @@ def test_query_count_ignores_user_count(served):
     assert query_count(users[:3]) == query_count(users[:30])
 
 
-def test_out_of_range_n_is_refused(served):
+def test_out_of_range_n_rejected(served):
     with pytest.raises(ValueError, match="n=0 is out of range"):
         recommend_many([None], 0)
     with pytest.raises(ValueError, match=f"n={MAX_N + 1} is out of range"):
